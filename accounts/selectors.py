@@ -1,0 +1,41 @@
+"""Reads about users and organizations, always scoped."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import ApiKey, Membership, Organization, User
+
+
+def organizations_for(user: User) -> QuerySet[Organization]:
+    return Organization.objects.filter(memberships__user=user).order_by("name")
+
+
+def membership_for(*, user: User, organization: Organization) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, organization=organization).first()
+
+
+def members_for(organization: Organization) -> QuerySet[Membership]:
+    return organization.memberships.select_related("user").order_by("role", "user__email")
+
+
+def api_keys_for(organization: Organization) -> QuerySet[ApiKey]:
+    return organization.api_keys.order_by("-created_at")
+
+
+def get_for_organization(queryset, organization: Organization, **lookup):
+    """Fetch one object belonging to ``organization`` or raise 404: another organization's object
+    is indistinguishable from one that does not exist."""
+    try:
+        return queryset.get(organization=organization, **lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    except Exception as exc:  # invalid UUIDs raise ValidationError
+        from django.core.exceptions import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise Http404 from exc
+        raise

@@ -1,0 +1,123 @@
+"""Writes for users, organizations, memberships, invitations and API keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .models import ApiKey, Invitation, Membership, Organization, User, hash_api_key
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, n = base, 2
+    while Organization.objects.filter(slug=slug).exists():
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User, slug: str | None = None, **billing) -> Organization:
+    """Create an organization with ``owner`` as its first owner."""
+    org = Organization.objects.create(name=name, slug=slug or _unique_slug(name), **billing)
+    Membership.objects.create(user=owner, organization=org, role=Membership.Role.OWNER)
+    return org
+
+
+@transaction.atomic
+def user_signup(*, email: str, password: str, full_name: str, organization_name: str) -> tuple[User, Organization]:
+    """Sign-up makes the user and the organization they own."""
+    user = User.objects.create_user(email=email, password=password, full_name=full_name)
+    org = organization_create(name=organization_name, owner=user, invoice_email=user.email)
+    return user, org
+
+
+@transaction.atomic
+def organization_update_billing(*, organization: Organization, **fields) -> Organization:
+    allowed = {"name", "legal_name", "npwp", "address", "invoice_email", "low_balance_threshold"}
+    for key, value in fields.items():
+        if key not in allowed:
+            raise ValueError(f"Unknown billing field {key!r}")
+        setattr(organization, key, value)
+    organization.save(update_fields=[*fields.keys()])
+    return organization
+
+
+def invitation_create(*, organization: Organization, email: str, role: str, invited_by: User) -> Invitation:
+    """Invite a teammate by e-mail. Inviting the same address again re-sends the open invitation."""
+    email = email.strip().lower()
+    with transaction.atomic():
+        invitation = Invitation.objects.filter(
+            organization=organization, email=email, accepted_at__isnull=True
+        ).first()
+        if invitation is None:
+            invitation = Invitation.objects.create(
+                organization=organization, email=email, role=role, invited_by=invited_by
+            )
+        elif invitation.role != role:
+            invitation.role = role
+            invitation.save(update_fields=["role"])
+        link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[invitation.token])
+        transaction.on_commit(
+            lambda: send_mail(
+                _("You are invited to %(org)s on Saldo") % {"org": organization.name},
+                _("%(who)s invited you to join %(org)s on Saldo.\n\nAccept the invitation: %(link)s\n")
+                % {"who": invited_by.get_full_name(), "org": organization.name, "link": link},
+                None,
+                [email],
+            )
+        )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    membership, _created = Membership.objects.get_or_create(
+        user=user, organization=invitation.organization, defaults={"role": invitation.role}
+    )
+    if invitation.accepted_at is None:
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role == Membership.Role.OWNER:
+        owners = Membership.objects.filter(organization=membership.organization, role=Membership.Role.OWNER)
+        if owners.count() <= 1:
+            raise ValueError(_("An organization needs at least one owner."))
+    membership.delete()
+
+
+def api_key_create(*, organization: Organization, name: str = "default", created_by: User | None = None) -> tuple[ApiKey, str]:
+    """Create an API key. The raw key is returned once and never stored."""
+    for _attempt in range(3):
+        raw, prefix = ApiKey.generate()
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    organization=organization,
+                    name=name or "default",
+                    prefix=prefix,
+                    key_hash=hash_api_key(raw),
+                    created_by=created_by,
+                )
+            return key, raw
+        except IntegrityError:  # pragma: no cover - a 256-bit collision
+            continue
+    raise RuntimeError("Could not generate a unique API key")
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key

@@ -1,0 +1,13 @@
+from django.shortcuts import render
+
+from accounts.decorators import organization_required
+
+
+@organization_required(billing=True)
+def top_up(request):
+    return render(request, "billing/top_up.html", {})
+
+
+@organization_required(billing=True)
+def subscription(request):
+    return render(request, "billing/subscription.html", {})

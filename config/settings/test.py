@@ -1,0 +1,28 @@
+"""Tests: PostgreSQL when DATABASE_URL is set (CI), else SQLite; Redis when REDIS_URL is set."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-0123456789-abcdefghijklmnop"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Tasks run in-process by default; tests that exercise the broker start a real worker.
+CELERY_BROKER_URL = env("REDIS_URL", default="") or "memory://"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+PAYMENT_GATEWAY = "sandbox"
+SANDBOX_SERVER_KEY = "sandbox-test-key"
+MIDTRANS_SERVER_KEY = "SB-Mid-server-TEST"
+XENDIT_SECRET_KEY = "xnd_development_TEST"
+XENDIT_CALLBACK_TOKEN = "xendit-test-callback-token"
+WHATSAPP_APP_SECRET = "whatsapp-test-app-secret"
+WHATSAPP_VERIFY_TOKEN = "whatsapp-test-verify-token"

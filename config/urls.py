@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+
+admin.site.site_header = "Saldo admin"
+admin.site.site_title = "Saldo admin"
+admin.site.index_title = "Back office"
+
+api_v1 = [
+    path("", include("accounts.api_urls")),
+    path("", include("credits.api_urls")),
+    path("", include("billing.api_urls")),
+    path("", include("conversations.api_urls")),
+]
+
+urlpatterns = [
+    path("", include("credits.urls")),
+    path("credits/", include("billing.topup_urls")),
+    path("accounts/", include("accounts.urls")),
+    path("settings/", account_views.settings_page, name="settings"),
+    path("billing/", include("billing.urls")),
+    path("conversations/", include("conversations.urls")),
+    path("webhooks/", include("billing.webhook_urls")),
+    path("webhooks/", include("conversations.webhook_urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("healthz", account_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
