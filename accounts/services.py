@@ -121,3 +121,29 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | None = None,
+    organization: Organization | None = None,
+    target=None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+):
+    """Record a staff action that changes money or access. Call it inside the transaction of the change."""
+    from .models import AuditEntry
+
+    return AuditEntry.objects.create(
+        action=action,
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        organization=organization,
+        target_type=target._meta.label if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:255] if target is not None else "",
+        before=before or {},
+        after=after or {},
+        reason=reason,
+    )

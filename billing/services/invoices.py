@@ -1,0 +1,1 @@
+"""Invoices: numbering, issuing, paying, voiding, PDFs."""

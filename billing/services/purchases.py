@@ -1,0 +1,1 @@
+"""Purchases, payment sessions and payments."""
