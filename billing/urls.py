@@ -1,9 +1,9 @@
 from django.urls import path
 
-from . import views
+from . import invoice_views
 
 app_name = "billing"
 
 urlpatterns = [
-    path("subscription/", views.subscription, name="subscription"),
+    path("subscription/", invoice_views.subscription, name="subscription"),
 ]

@@ -1,3 +1,5 @@
+"""Top-up flow pages: choose credits, summary, Pay Now, status, the sandbox gateway's page."""
+
 from django.shortcuts import render
 
 from accounts.decorators import organization_required
@@ -6,8 +8,3 @@ from accounts.decorators import organization_required
 @organization_required(billing=True)
 def top_up(request):
     return render(request, "billing/top_up.html", {})
-
-
-@organization_required(billing=True)
-def subscription(request):
-    return render(request, "billing/subscription.html", {})

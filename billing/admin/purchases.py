@@ -1,0 +1,1 @@
+"""Admin for prices, purchases, payment sessions, gateway notifications and the review queue."""

@@ -1,0 +1,1 @@
+"""Reads about prices, purchases and payment sessions."""
