@@ -1,3 +1,170 @@
-"""Invoices, their lines and the per-month number counter."""
+"""Invoices, their lines and the per-month number counter.
 
-from django.db import models  # noqa: F401
+Money is integer rupiah (invariant 8). An invoice freezes the buyer and seller details at creation, so a
+later change of the organization's address never rewrites an old invoice. Numbers ``INV/YYYY/MM/NNNNNN``
+are assigned when an invoice is issued, under a row lock on :class:`InvoiceNumberCounter` (invariant 6).
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["Invoice", "InvoiceLine", "InvoiceNumberCounter"]
+
+
+def invoice_pdf_path(invoice: "Invoice", filename: str) -> str:
+    # Unguessable path (the UUID), grouped by organization; served only through the scoped views.
+    return f"invoices/{invoice.organization_id}/{filename}"
+
+
+class Invoice(models.Model):
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Credit purchase")
+        STATEMENT = "statement", _("Monthly WhatsApp statement")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Unpaid")
+        PAID = "paid", _("Paid")
+        VOID = "void", _("Void")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="invoices", verbose_name=_("organization")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PURCHASE)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    number = models.CharField(_("number"), max_length=32, unique=True, null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.TextField(_("void reason"), blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=128, blank=True)
+
+    subtotal = models.BigIntegerField(_("subtotal (Rp)"), default=0)
+    tax = models.BigIntegerField(_("tax / PPN (Rp)"), default=0)
+    total = models.BigIntegerField(_("total (Rp)"), default=0)
+    currency = models.CharField(_("currency"), max_length=3, default="IDR")
+
+    # Buyer, frozen from the billing info at creation.
+    buyer_name = models.CharField(_("buyer name"), max_length=200)
+    buyer_legal_name = models.CharField(_("buyer legal name"), max_length=200, blank=True)
+    buyer_npwp = models.CharField(_("buyer NPWP"), max_length=32, blank=True)
+    buyer_address = models.TextField(_("buyer address"), blank=True)
+    buyer_email = models.EmailField(_("invoice e-mail"), blank=True)
+    # Seller, frozen from settings.SELLER at creation.
+    seller_name = models.CharField(_("seller name"), max_length=200)
+    seller_npwp = models.CharField(_("seller NPWP"), max_length=32, blank=True)
+    seller_address = models.TextField(_("seller address"), blank=True)
+    seller_email = models.EmailField(_("seller e-mail"), blank=True)
+
+    # What the invoice is for: a purchase id, a statement month ("2025-07"), ...
+    reference = models.CharField(_("reference"), max_length=128, blank=True, db_index=True)
+    # A credit note points at the paid invoice it cancels; a re-issued invoice at the void one it replaces.
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections",
+        verbose_name=_("corrects"),
+    )
+
+    pdf = models.FileField(_("PDF"), upload_to=invoice_pdf_path, blank=True, max_length=255)
+    # The status the stored PDF shows (its stamp); a PDF for another status is stale.
+    pdf_status = models.CharField(max_length=10, blank=True, editable=False)
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    email_attempts = models.PositiveIntegerField(_("e-mail attempts"), default=0)
+    email_error = models.TextField(_("last e-mail error"), blank=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="invoice_org_created_idx"),
+            models.Index(fields=["status", "issued_at"], name="invoice_status_issued_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0) & Q(tax__gte=0) & Q(total__gte=0), name="invoice_amounts_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False), name="invoice_issued_has_number"
+            ),
+            models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("tax")), name="invoice_total_sum"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {str(self.id)[:8]}"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == self.Status.PAID
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def pdf_filename(self) -> str:
+        """``INV/2026/11/000001`` → ``INV-2026-11-000001.pdf``."""
+        base = (self.number or f"DRAFT-{str(self.id)[:8]}").replace("/", "-")
+        return f"{base}.pdf"
+
+    @property
+    def buyer_display_name(self) -> str:
+        return self.buyer_legal_name or self.buyer_name
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(_("description"), max_length=255)
+    quantity = models.BigIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price (Rp)"), max_digits=16, decimal_places=2)
+    amount = models.BigIntegerField(_("amount (Rp)"))
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=6, decimal_places=4)
+    tax = models.BigIntegerField(_("tax (Rp)"))
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) & Q(unit_price__gte=0) & Q(amount__gte=0) & Q(tax__gte=0),
+                name="invoice_line_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def tax_percent(self):
+        return (self.tax_rate * 100).normalize()
+
+
+class InvoiceNumberCounter(models.Model):
+    """The last number used per series and month (Asia/Jakarta). Its row is the lock point that makes
+    invoice numbers gapless and unique under concurrency."""
+
+    series = models.CharField(max_length=8, default="INV")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("invoice number counter")
+        verbose_name_plural = _("invoice number counters")
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year", "month"], name="invoice_counter_unique_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}/{self.year:04d}/{self.month:02d} → {self.last_number:06d}"

@@ -1,0 +1,1 @@
+"""Invoice PDFs with WeasyPrint (placeholder; the full template follows)."""
