@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from . import schema  # noqa: F401  registers the OpenAPI authentication extension
+        from . import jobs, schema  # noqa: F401  registers the job heartbeat signal and the OpenAPI extension

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import selectors, services
 from .decorators import organization_required
 from .forms import ApiKeyForm, BillingDetailsForm, InvitationForm, SignupForm
+from .jobs import jobs_status
 from .middleware import SESSION_KEY
 from .models import ApiKey, Invitation, Membership
 
@@ -171,9 +172,8 @@ def healthz(request):
     except Exception as exc:  # noqa: BLE001 - report, never raise
         checks["database"] = f"error: {exc.__class__.__name__}"
     checks["broker"] = _broker_status()
-    from .health import extra_checks
-
-    checks.update(extra_checks())
+    if checks["database"] == "ok":
+        checks["periodic_jobs"] = jobs_status()
     healthy = all(value == "ok" or (isinstance(value, dict) and value.get("status") == "ok") for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 

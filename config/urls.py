@@ -32,3 +32,5 @@ urlpatterns = [
     path("healthz", account_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "config.errors.server_error"

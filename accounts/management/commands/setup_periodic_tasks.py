@@ -3,6 +3,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from accounts.jobs import max_age_for
+from accounts.models import JobHeartbeat
+
 
 class Command(BaseCommand):
     help = "Write the Celery beat schedule (settings.SALDO_PERIODIC_TASKS) into the database. Idempotent."
@@ -24,6 +27,9 @@ class Command(BaseCommand):
                 defaults["crontab"] = crontab
                 schedule = f"cron {crontab}"
             PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
+            JobHeartbeat.objects.update_or_create(
+                name=name, defaults={"task": spec["task"], "max_age_seconds": max_age_for(spec)}
+            )
             self.stdout.write(f"{name}: {spec['task']} ({schedule})")
         stale = PeriodicTask.objects.exclude(name__in=settings.SALDO_PERIODIC_TASKS).exclude(
             name__startswith="celery."
@@ -31,4 +37,5 @@ class Command(BaseCommand):
         for task in stale:
             self.stdout.write(f"removed stale task {task.name}")
         stale.delete()
+        JobHeartbeat.objects.exclude(name__in=settings.SALDO_PERIODIC_TASKS).delete()
         self.stdout.write(self.style.SUCCESS(f"{len(settings.SALDO_PERIODIC_TASKS)} periodic tasks written."))
