@@ -1,1 +1,189 @@
-from django.db import models  # noqa: F401
+"""Message credits: lots, an append-only ledger, message usage and the per-organization balance row.
+
+The balance row is the lock point: every write that changes lots or the ledger of an organization
+takes ``SELECT ... FOR UPDATE`` on it first, so all money movements of one organization are serialized.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization
+
+
+class CreditBalance(models.Model):
+    """The running balance of one organization: Σ ledger deltas, kept in one row so reads are O(1).
+
+    Lots that are past ``expires_at`` but not yet swept by the expiry job are still counted here;
+    ``credits.selectors.balance_for`` subtracts them so the balance shown is always exact."""
+
+    organization = models.OneToOneField(
+        Organization, primary_key=True, on_delete=models.CASCADE, related_name="credit_balance"
+    )
+    balance = models.BigIntegerField(_("balance"), default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Set when the owners were told the balance fell below the threshold; cleared when it rises again,
+    # so each crossing sends one e-mail.
+    low_balance_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credit balance")
+        verbose_name_plural = _("credit balances")
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.balance}"
+
+
+class CreditLot(models.Model):
+    """Credits granted at once (a purchase, a bonus grant, a positive adjustment), spent soonest-expiring
+    first and worthless after ``expires_at``."""
+
+    class Source(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase")
+        GRANT = "grant", _("Grant")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="credit_lots")
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    credits = models.BigIntegerField(_("credits"))
+    remaining = models.BigIntegerField(_("remaining"))
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    reason = models.TextField(_("reason"), blank=True)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    clawed_back_at = models.DateTimeField(null=True, blank=True)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credit lot")
+        verbose_name_plural = _("credit lots")
+        ordering = ["expires_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="credit_lot_credits_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=F("credits")), name="credit_lot_remaining_in_range"
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("granted_at")), name="credit_lot_expires_after_grant"),
+            models.UniqueConstraint(
+                fields=["organization", "source", "reference"],
+                condition=~Q(reference=""),
+                name="credit_lot_unique_reference",
+            ),
+        ]
+        indexes = [
+            # The spendable lots of an organization, soonest first; also finds expired-unswept lots.
+            models.Index(
+                fields=["organization", "expires_at"], condition=Q(remaining__gt=0), name="credit_lot_open_idx"
+            ),
+            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="credit_lot_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.credits} ({self.remaining} left, expires {self.expires_at:%Y-%m-%d})"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at <= (now or timezone.now())
+
+
+class LedgerQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerImmutable("Ledger rows are never updated; write a correcting row instead.")
+
+    def delete(self):
+        raise LedgerImmutable("Ledger rows are never deleted; write a correcting row instead.")
+
+
+class LedgerImmutable(Exception):
+    pass
+
+
+class LedgerEntry(models.Model):
+    """One movement of credits. Append-only (invariant 5): a model guard here, and on PostgreSQL a
+    trigger that refuses UPDATE and DELETE (migration 0002)."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase")
+        GRANT = "grant", _("Grant")
+        USAGE = "usage", _("Usage")
+        EXPIRY = "expiry", _("Expiry")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        REVERSAL = "reversal", _("Reversal")
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="credit_ledger")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    delta = models.BigIntegerField(_("delta"))
+    balance_after = models.BigIntegerField(_("balance after"))
+    lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger")
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(condition=~Q(delta=0), name="ledger_delta_not_zero"),
+        ]
+        indexes = [models.Index(fields=["organization", "-id"], name="ledger_org_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.delta:+d} → {self.balance_after}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerImmutable("Ledger rows are never updated; write a correcting row instead.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutable("Ledger rows are never deleted; write a correcting row instead.")
+
+
+class MessageUsage(models.Model):
+    """One charged chatbot message. Unique per (organization, message_id): the retry guard (invariant 3)."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="message_usage")
+    message_id = models.CharField(_("message id"), max_length=128)
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    charged_at = models.DateTimeField(_("charged at"), default=timezone.now)
+    credits = models.IntegerField(default=1)
+    lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="usage")
+    balance_after = models.BigIntegerField(_("balance after"))
+
+    class Meta:
+        verbose_name = _("message usage")
+        verbose_name_plural = _("message usage")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "message_id"], name="usage_unique_message_id"),
+        ]
+        indexes = [models.Index(fields=["organization", "charged_at"], name="usage_org_charged_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.direction})"

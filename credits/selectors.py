@@ -1,0 +1,108 @@
+"""Reads about message credits that pages and the API share, always scoped to an organization."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from accounts.models import Organization
+
+from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
+
+
+def balance_for(organization: Organization, *, now: datetime | None = None) -> int:
+    """The spendable balance, in one query that does not depend on the size of the ledger: the balance
+    row minus the credits of lots that are past expiry but not yet swept by the expiry job (a partial
+    index finds those few lots)."""
+    now = now or timezone.now()
+    stale = (
+        CreditLot.objects.filter(organization_id=OuterRef("organization_id"), remaining__gt=0, expires_at__lte=now)
+        .order_by()
+        .values("organization_id")
+        .annotate(n=Sum("remaining"))
+        .values("n")
+    )
+    row = (
+        CreditBalance.objects.filter(organization=organization)
+        .annotate(stale=Coalesce(Subquery(stale, output_field=IntegerField()), Value(0)))
+        .values_list("balance", "stale")
+        .first()
+    )
+    if row is None:
+        return 0
+    return row[0] - row[1]
+
+
+def lots_for(organization: Organization, *, now: datetime | None = None) -> QuerySet[CreditLot]:
+    """Spendable lots, soonest-expiring first (the order they are spent in)."""
+    now = now or timezone.now()
+    return CreditLot.objects.filter(organization=organization, remaining__gt=0, expires_at__gt=now).order_by(
+        "expires_at", "id"
+    )
+
+
+def all_lots_for(organization: Organization) -> QuerySet[CreditLot]:
+    return CreditLot.objects.filter(organization=organization).order_by("-granted_at", "-id")
+
+
+def ledger_for(organization: Organization) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(organization=organization).order_by("-id")
+
+
+def usage_for(organization: Organization) -> QuerySet[MessageUsage]:
+    return MessageUsage.objects.filter(organization=organization).order_by("-id")
+
+
+def usage_per_day(organization: Organization, *, days: int = 30, now: datetime | None = None) -> list[dict]:
+    """Charged messages per local day for the last ``days`` days, zero-filled, oldest first."""
+    now = timezone.localtime(now or timezone.now())
+    first_day = (now - timedelta(days=days - 1)).date()
+    start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()), timezone.get_current_timezone())
+    rows = (
+        MessageUsage.objects.filter(organization=organization, charged_at__gte=start)
+        .annotate(day=TruncDate("charged_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "direction")
+        .annotate(n=Sum("credits"))
+        .order_by()
+    )
+    counts: dict = {}
+    for row in rows:
+        counts.setdefault(row["day"], {"inbound": 0, "outbound": 0})[row["direction"]] = row["n"]
+    out = []
+    for i in range(days):
+        day = first_day + timedelta(days=i)
+        c = counts.get(day, {"inbound": 0, "outbound": 0})
+        out.append({"day": day, "inbound": c["inbound"], "outbound": c["outbound"], "total": c["inbound"] + c["outbound"]})
+    return out
+
+
+def ledger_audit(organization_id) -> dict:
+    """The three numbers invariant 1 says are equal: balance row (minus expired-unswept lots, as shown),
+    Σ remaining of unexpired lots, Σ ledger deltas (minus the same expired-unswept credits)."""
+    now = timezone.now()
+    row = CreditBalance.objects.filter(organization_id=organization_id).values_list("balance", flat=True).first() or 0
+    stale = (
+        CreditLot.objects.filter(organization_id=organization_id, remaining__gt=0, expires_at__lte=now).aggregate(
+            n=Sum("remaining")
+        )["n"]
+        or 0
+    )
+    lots = (
+        CreditLot.objects.filter(organization_id=organization_id, expires_at__gt=now).aggregate(n=Sum("remaining"))[
+            "n"
+        ]
+        or 0
+    )
+    ledger = LedgerEntry.objects.filter(organization_id=organization_id).aggregate(n=Sum("delta"))["n"] or 0
+    negative_lots = CreditLot.objects.filter(organization_id=organization_id, remaining__lt=0).count()
+    return {
+        "balance": row - stale,
+        "lots": lots,
+        "ledger": ledger - stale,
+        "balance_row": row,
+        "expired_unswept": stale,
+        "ok": row - stale == lots == ledger - stale and row >= 0 and not negative_lots,
+    }

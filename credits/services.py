@@ -1,0 +1,644 @@
+"""Every write on message credits. One function per business action, keyword-only, one transaction.
+
+Rules enforced here (DESIGN.md, "Message credits" and invariants 1, 2, 3, 5, 9):
+- every write locks the organization's balance row first (``SELECT ... FOR UPDATE``), so charges, grants,
+  adjustments and expiry of one organization are serialized and never check-then-write;
+- the lot that expires soonest is spent first, and a lot past ``expires_at`` is never spent, even before
+  the expiry job has written it down;
+- a debit that does not fit is refused whole; the balance never goes below zero;
+- a message is charged at most once per organization (unique ``(organization, message_id)``);
+- ledger rows are only ever inserted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Sum, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization
+
+from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
+
+REMINDER_DAYS = 3
+MESSAGE_ID_MAX_LENGTH = 128
+
+
+class CreditsError(Exception):
+    code = "credits_error"
+
+
+class InsufficientCredits(CreditsError):
+    code = "insufficient_credits"
+
+    def __init__(self, balance: int, needed: int = 1):
+        self.balance = balance
+        self.needed = needed
+        super().__init__(f"Insufficient credits: {needed} needed, {balance} available.")
+
+
+class UsageConflict(CreditsError):
+    """The same message_id was already charged with other fields."""
+
+    code = "conflict"
+
+    def __init__(self, message_id: str):
+        self.message_id = message_id
+        super().__init__(f"message_id {message_id!r} was already charged with other fields.")
+
+
+@dataclass(frozen=True)
+class UsageMessage:
+    message_id: str
+    direction: str
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    message_id: str
+    balance: int
+    created: bool  # False for a replay of an already charged message
+
+    def as_dict(self) -> dict:
+        return {"message_id": self.message_id, "charged": 1, "balance": self.balance}
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _lock_balance(organization: Organization, *, create: bool = True) -> CreditBalance | None:
+    """Lock (creating it if needed) the organization's balance row. Call inside a transaction."""
+    if create:
+        CreditBalance.objects.bulk_create([CreditBalance(organization=organization)], ignore_conflicts=True)
+    return CreditBalance.objects.select_for_update().filter(organization=organization).first()
+
+
+def _expired_unswept(organization_id, now: datetime) -> int:
+    """Credits still counted in the balance row although their lot has expired (expiry job not run yet)."""
+    return (
+        CreditLot.objects.filter(organization_id=organization_id, remaining__gt=0, expires_at__lte=now).aggregate(
+            n=Sum("remaining")
+        )["n"]
+        or 0
+    )
+
+
+def _spendable_lots(organization_id, now: datetime) -> list[tuple]:
+    return list(
+        CreditLot.objects.filter(organization_id=organization_id, remaining__gt=0, expires_at__gt=now)
+        .order_by("expires_at", "id")
+        .values_list("id", "remaining")
+    )
+
+
+def _allocate(lots: list[tuple], needed: int) -> list[tuple]:
+    """FIFO by expiry: [(lot_id, n), ...] covering ``needed`` credits. Caller checked it fits."""
+    out = []
+    for lot_id, remaining in lots:
+        if needed <= 0:
+            break
+        take = min(remaining, needed)
+        out.append((lot_id, take))
+        needed -= take
+    return out
+
+
+def _debit_lots(allocation: list[tuple]) -> None:
+    if not allocation:
+        return
+    CreditLot.objects.filter(pk__in=[lot_id for lot_id, _n in allocation]).update(
+        remaining=F("remaining") - Case(*[When(pk=lot_id, then=Value(n)) for lot_id, n in allocation])
+    )
+
+
+def _set_balance(balance: CreditBalance, new_value: int, now: datetime) -> None:
+    fields = {"balance": new_value, "updated_at": now}
+    CreditBalance.objects.filter(pk=balance.pk).update(**fields)
+    balance.balance = new_value
+    balance.updated_at = now
+
+
+# --- lots ------------------------------------------------------------------------------------------
+
+
+def lot_grant(
+    *,
+    organization: Organization,
+    credits: int,
+    source: str,
+    reason: str = "",
+    created_by=None,
+    reference: str = "",
+    granted_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> CreditLot:
+    """Add a lot of ``credits`` valid until ``expires_at`` (default: granted_at + CREDIT_VALIDITY_DAYS),
+    with its ledger row. Idempotent on (organization, source, reference) when reference is set: a replay
+    returns the existing lot and writes nothing."""
+    if isinstance(credits, bool) or not isinstance(credits, int) or credits <= 0:
+        raise ValueError("credits must be a positive integer")
+    if source not in CreditLot.Source.values:
+        raise ValueError(f"unknown lot source {source!r}")
+    reference = reference or ""
+    now = timezone.now()
+    granted_at = granted_at or now
+    expires_at = expires_at or granted_at + timedelta(days=settings.CREDIT_VALIDITY_DAYS)
+    if expires_at <= granted_at:
+        raise ValueError("expires_at must be after granted_at")
+    try:
+        with transaction.atomic():
+            balance = _lock_balance(organization)
+            if reference:
+                existing = CreditLot.objects.filter(
+                    organization=organization, source=source, reference=reference
+                ).first()
+                if existing is not None:
+                    return existing
+            lot = CreditLot.objects.create(
+                organization=organization,
+                source=source,
+                credits=credits,
+                remaining=credits,
+                granted_at=granted_at,
+                expires_at=expires_at,
+                reason=reason,
+                reference=reference,
+                created_by=created_by,
+                created_at=now,
+            )
+            new_balance = balance.balance + credits
+            _set_balance(balance, new_balance, now)
+            LedgerEntry.objects.create(
+                organization=organization,
+                kind=source,  # purchase / grant / adjustment are ledger kinds too
+                delta=credits,
+                balance_after=new_balance,
+                lot=lot,
+                reference=reference,
+                reason=reason,
+                created_by=created_by if getattr(created_by, "pk", None) else None,
+                created_at=now,
+            )
+            if balance.low_balance_notified_at and new_balance - _expired_unswept(organization.pk, now) >= (
+                organization.low_balance_threshold
+            ):
+                CreditBalance.objects.filter(pk=balance.pk).update(low_balance_notified_at=None)
+            return lot
+    except IntegrityError:
+        # Only reachable if the unique reference raced past the lock (it cannot on PostgreSQL).
+        if reference:
+            existing = CreditLot.objects.filter(organization=organization, source=source, reference=reference).first()
+            if existing is not None:
+                return existing
+        raise
+
+
+def lot_clawback(*, lot: CreditLot, reason: str, reference: str = "", created_by=None) -> int:
+    """Take back what is still unspent of ``lot`` (a reversal ledger row; remaining becomes 0) and return
+    how many credits were taken back; the caller records the rest as owed. Idempotent per lot.
+    Credits of an already expired lot are worthless: they are written down as expiry, and 0 is returned."""
+    now = timezone.now()
+    with transaction.atomic():
+        balance = _lock_balance(lot.organization)
+        lot = CreditLot.objects.select_for_update().get(pk=lot.pk)
+        if lot.clawed_back_at is not None:
+            return 0
+        taken = 0
+        if lot.remaining > 0:
+            kind = LedgerEntry.Kind.EXPIRY if lot.expires_at <= now else LedgerEntry.Kind.REVERSAL
+            amount = lot.remaining
+            new_balance = balance.balance - amount
+            _set_balance(balance, new_balance, now)
+            LedgerEntry.objects.create(
+                organization_id=lot.organization_id,
+                kind=kind,
+                delta=-amount,
+                balance_after=new_balance,
+                lot=lot,
+                reference=reference,
+                reason=reason,
+                created_by=created_by if getattr(created_by, "pk", None) else None,
+                created_at=now,
+            )
+            if kind == LedgerEntry.Kind.REVERSAL:
+                taken = amount
+            else:
+                lot.expired_at = now
+        lot.remaining = 0
+        lot.clawed_back_at = now
+        lot.save(update_fields=["remaining", "clawed_back_at", "expired_at"])
+        return taken
+
+
+def lots_expire(*, now: datetime | None = None) -> int:
+    """Write down lots past ``expires_at`` that still have credits: one expiry ledger row per lot,
+    remaining → 0. Set-based per organization, under its balance lock: running it twice, or in two
+    workers at once, changes nothing more (invariant 9). Returns the number of lots expired."""
+    now = now or timezone.now()
+    org_ids = list(
+        CreditLot.objects.filter(remaining__gt=0, expires_at__lte=now)
+        .values_list("organization_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    expired = 0
+    for org_id in org_ids:
+        with transaction.atomic():
+            balance = CreditBalance.objects.select_for_update().filter(organization_id=org_id).first()
+            lots = list(
+                CreditLot.objects.filter(organization_id=org_id, remaining__gt=0, expires_at__lte=now)
+                .order_by("expires_at", "id")
+                .values_list("id", "remaining")
+            )
+            if balance is None or not lots:
+                continue
+            running = balance.balance
+            rows = []
+            for lot_id, remaining in lots:
+                running -= remaining
+                rows.append(
+                    LedgerEntry(
+                        organization_id=org_id,
+                        kind=LedgerEntry.Kind.EXPIRY,
+                        delta=-remaining,
+                        balance_after=running,
+                        lot_id=lot_id,
+                        reason="Lot expired",
+                        created_at=now,
+                    )
+                )
+            CreditLot.objects.filter(pk__in=[lot_id for lot_id, _r in lots]).update(remaining=0, expired_at=now)
+            LedgerEntry.objects.bulk_create(rows)
+            _set_balance(balance, running, now)
+            expired += len(lots)
+    return expired
+
+
+def credits_adjust(
+    *, organization: Organization, credits: int, reason: str, created_by=None, reference: str = "",
+    expires_at: datetime | None = None,
+) -> list[LedgerEntry]:
+    """A staff correction. Positive: a new adjustment lot (with its own expiry). Negative: taken from the
+    spendable lots, soonest-expiring first, refused whole if it does not fit. A reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError(_("A reason is required."))
+    if isinstance(credits, bool) or not isinstance(credits, int) or credits == 0:
+        raise ValueError(_("Credits must be a non-zero integer."))
+    if credits > 0:
+        lot = lot_grant(
+            organization=organization,
+            credits=credits,
+            source=CreditLot.Source.ADJUSTMENT,
+            reason=reason,
+            created_by=created_by,
+            reference=reference,
+            expires_at=expires_at,
+        )
+        return list(lot.ledger.all())
+    needed = -credits
+    now = timezone.now()
+    with transaction.atomic():
+        balance = _lock_balance(organization)
+        lots = _spendable_lots(organization.pk, now)
+        available = sum(r for _i, r in lots)
+        if needed > available:
+            raise InsufficientCredits(available, needed)
+        allocation = _allocate(lots, needed)
+        _debit_lots(allocation)
+        running = balance.balance
+        rows = []
+        for lot_id, n in allocation:
+            running -= n
+            rows.append(
+                LedgerEntry(
+                    organization=organization,
+                    kind=LedgerEntry.Kind.ADJUSTMENT,
+                    delta=-n,
+                    balance_after=running,
+                    lot_id=lot_id,
+                    reference=reference,
+                    reason=reason,
+                    created_by=created_by if getattr(created_by, "pk", None) else None,
+                    created_at=now,
+                )
+            )
+        LedgerEntry.objects.bulk_create(rows)
+        _set_balance(balance, running, now)
+        return rows
+
+
+# --- usage -----------------------------------------------------------------------------------------
+
+_PG_CHARGE_SQL = """
+WITH existing AS (
+    SELECT direction, occurred_at, balance_after FROM credits_messageusage
+    WHERE organization_id = %(org)s AND message_id = %(mid)s
+), pick AS (
+    SELECT id FROM credits_creditlot
+    WHERE organization_id = %(org)s AND remaining > 0 AND expires_at > %(now)s
+      AND NOT EXISTS (SELECT 1 FROM existing)
+    ORDER BY expires_at, id LIMIT 1
+), lot AS (
+    UPDATE credits_creditlot l SET remaining = l.remaining - 1 FROM pick WHERE l.id = pick.id RETURNING l.id
+), stale AS (
+    SELECT COALESCE(SUM(remaining), 0) AS n FROM credits_creditlot
+    WHERE organization_id = %(org)s AND remaining > 0 AND expires_at <= %(now)s
+), bal AS (
+    UPDATE credits_creditbalance b SET balance = b.balance - 1, updated_at = %(now)s
+    FROM lot WHERE b.organization_id = %(org)s RETURNING b.balance
+), usage AS (
+    INSERT INTO credits_messageusage
+        (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, balance_after)
+    SELECT %(org)s, %(mid)s, %(dir)s, %(occ)s, %(now)s, 1, lot.id, bal.balance - stale.n FROM lot, bal, stale
+    RETURNING balance_after
+), led AS (
+    INSERT INTO credits_ledgerentry
+        (organization_id, kind, delta, balance_after, lot_id, reference, reason, created_at)
+    SELECT %(org)s, 'usage', -1, bal.balance, lot.id, %(mid)s, '', %(now)s FROM lot, bal
+    RETURNING 1
+)
+SELECT (SELECT balance_after FROM usage), e.direction, e.occurred_at, e.balance_after
+FROM (SELECT 1) one LEFT JOIN existing e ON true
+"""
+
+
+def _replay(message: UsageMessage, direction: str, occurred_at, balance_after: int) -> ChargeResult:
+    if direction != message.direction or occurred_at != message.occurred_at:
+        raise UsageConflict(message.message_id)
+    return ChargeResult(message.message_id, balance_after, created=False)
+
+
+def usage_charge(
+    *, organization: Organization, message_id: str, direction: str, occurred_at: datetime | None = None
+) -> ChargeResult:
+    """Charge one credit for one chatbot message, at most once per (organization, message_id).
+    A replay with the same fields returns the original result; other fields raise UsageConflict; no
+    spendable credit raises InsufficientCredits (nothing is written)."""
+    message = UsageMessage(message_id, direction, occurred_at)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT balance FROM credits_creditbalance WHERE organization_id = %s FOR UPDATE",
+                    [organization.pk],
+                )
+                if cursor.fetchone() is None:
+                    raise InsufficientCredits(0)
+                # "now" is read after the lock is held: a lot that expired while we waited is not spent.
+                now = timezone.now()
+                cursor.execute(
+                    _PG_CHARGE_SQL,
+                    {"org": organization.pk, "mid": message_id, "dir": direction, "occ": occurred_at, "now": now},
+                )
+                charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone()
+            if charged_balance is not None:
+                return ChargeResult(message_id, charged_balance, created=True)
+            if e_direction is not None:
+                return _replay(message, e_direction, e_occurred_at, e_balance)
+            raise InsufficientCredits(0)
+        return _usage_charge_portable(organization, message)
+
+
+def _usage_charge_portable(organization: Organization, message: UsageMessage) -> ChargeResult:
+    balance = _lock_balance(organization, create=False)
+    existing = (
+        MessageUsage.objects.filter(organization=organization, message_id=message.message_id)
+        .values_list("direction", "occurred_at", "balance_after")
+        .first()
+    )
+    if existing is not None:
+        return _replay(message, *existing)
+    if balance is None:
+        raise InsufficientCredits(0)
+    now = timezone.now()
+    lots = _spendable_lots(organization.pk, now)
+    if not lots:
+        raise InsufficientCredits(0)
+    lot_id = lots[0][0]
+    _debit_lots([(lot_id, 1)])
+    new_balance = balance.balance - 1
+    _set_balance(balance, new_balance, now)
+    shown = new_balance - _expired_unswept(organization.pk, now)
+    MessageUsage.objects.create(
+        organization=organization,
+        message_id=message.message_id,
+        direction=message.direction,
+        occurred_at=message.occurred_at,
+        charged_at=now,
+        lot_id=lot_id,
+        balance_after=shown,
+    )
+    LedgerEntry.objects.create(
+        organization=organization,
+        kind=LedgerEntry.Kind.USAGE,
+        delta=-1,
+        balance_after=new_balance,
+        lot_id=lot_id,
+        reference=message.message_id,
+        created_at=now,
+    )
+    return ChargeResult(message.message_id, shown, created=True)
+
+
+BATCH_CHARGED = "charged"
+BATCH_DUPLICATE = "duplicate"
+BATCH_INSUFFICIENT = "insufficient_credits"
+BATCH_INVALID = "invalid"
+
+
+def usage_charge_batch(*, organization: Organization, messages: list[UsageMessage]) -> tuple[list[dict], int]:
+    """Charge many messages in order with the same outcome as one call each (charged, duplicate,
+    insufficient_credits, or invalid for an id already used with other fields), set-based: one lock,
+    one read of the existing ids, one update of the lots, bulk inserts. Returns (results, balance)."""
+    batch_ref = f"batch:{uuid.uuid4()}"
+    with transaction.atomic():
+        balance = _lock_balance(organization, create=False)
+        now = timezone.now()
+        ids = list({m.message_id for m in messages})
+        existing = {
+            mid: (direction, occ)
+            for mid, direction, occ in MessageUsage.objects.filter(
+                organization=organization, message_id__in=ids
+            ).values_list("message_id", "direction", "occurred_at")
+        } if ids else {}
+        lots = _spendable_lots(organization.pk, now) if balance is not None else []
+        available = sum(r for _i, r in lots)
+
+        results: list[dict] = []
+        seen: dict[str, tuple] = {}  # message_id -> (direction, occurred_at, status) within this batch
+        charged: list[UsageMessage] = []
+        left = available
+        for m in messages:
+            fields = (m.direction, m.occurred_at)
+            if m.message_id in existing:
+                status = BATCH_DUPLICATE if existing[m.message_id] == fields else BATCH_INVALID
+            elif m.message_id in seen:
+                first_fields, first_status = seen[m.message_id][:2], seen[m.message_id][2]
+                if first_fields != fields:
+                    status = BATCH_INVALID
+                elif first_status == BATCH_CHARGED:
+                    status = BATCH_DUPLICATE
+                else:  # the first attempt found no credit and the balance only went down since
+                    status = BATCH_INSUFFICIENT
+            elif left > 0:
+                status = BATCH_CHARGED
+            else:
+                status = BATCH_INSUFFICIENT
+            if status == BATCH_CHARGED:
+                left -= 1
+                charged.append(m)
+                seen[m.message_id] = (*fields, BATCH_CHARGED)
+            elif m.message_id not in seen and m.message_id not in existing:
+                seen[m.message_id] = (*fields, status)
+            result = {"message_id": m.message_id, "status": status}
+            if status == BATCH_INVALID:
+                result["detail"] = _("This message_id was already charged with other fields.")
+            results.append(result)
+
+        if charged:
+            allocation = _allocate(lots, len(charged))
+            _debit_lots(allocation)
+            lot_for_message = [lot_id for lot_id, n in allocation for _k in range(n)]
+            running = balance.balance
+            ledger_rows = []
+            for lot_id, n in allocation:
+                running -= n
+                ledger_rows.append((lot_id, -n, running))
+            _set_balance(balance, running, now)
+            shown_after = [available - (i + 1) for i in range(len(charged))]
+            _bulk_insert_usage(organization, charged, lot_for_message, shown_after, now)
+            LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(
+                        organization=organization,
+                        kind=LedgerEntry.Kind.USAGE,
+                        delta=delta,
+                        balance_after=after,
+                        lot_id=lot_id,
+                        reference=batch_ref,
+                        created_at=now,
+                    )
+                    for lot_id, delta, after in ledger_rows
+                ]
+            )
+        return results, left
+
+
+def _bulk_insert_usage(organization, charged, lot_ids, shown_after, now) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO credits_messageusage
+                    (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, balance_after)
+                SELECT %s, m, d, o, %s, 1, l, b
+                FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::uuid[], %s::bigint[]) AS t(m, d, o, l, b)
+                """,
+                [
+                    organization.pk,
+                    now,
+                    [m.message_id for m in charged],
+                    [m.direction for m in charged],
+                    [m.occurred_at for m in charged],
+                    lot_ids,
+                    shown_after,
+                ],
+            )
+        return
+    MessageUsage.objects.bulk_create(
+        [
+            MessageUsage(
+                organization=organization,
+                message_id=m.message_id,
+                direction=m.direction,
+                occurred_at=m.occurred_at,
+                charged_at=now,
+                lot_id=lot_id,
+                balance_after=after,
+            )
+            for m, lot_id, after in zip(charged, lot_ids, shown_after, strict=True)
+        ]
+    )
+
+
+# --- reminders -------------------------------------------------------------------------------------
+
+
+def _owner_emails(organization_id) -> list[str]:
+    return list(
+        Membership.objects.filter(
+            organization_id=organization_id, role=Membership.Role.OWNER, user__is_active=True
+        ).values_list("user__email", flat=True)
+    )
+
+
+def credits_remind(*, now: datetime | None = None) -> dict:
+    """E-mail owners about lots expiring within REMINDER_DAYS (once per lot) and balances below the
+    organization's threshold (once per crossing: the flag is cleared when the balance rises again).
+    Each reminder is claimed with a conditional update first, so two workers never send it twice."""
+    from .selectors import balance_for
+
+    now = now or timezone.now()
+    sent = {"expiring": 0, "low_balance": 0}
+    soon = CreditLot.objects.filter(
+        remaining__gt=0, expires_at__gt=now, expires_at__lte=now + timedelta(days=REMINDER_DAYS),
+        expiry_reminded_at__isnull=True,
+    ).select_related("organization")
+    claimed: dict = {}
+    for lot in soon:
+        if CreditLot.objects.filter(pk=lot.pk, expiry_reminded_at__isnull=True).update(expiry_reminded_at=now):
+            claimed.setdefault(lot.organization, []).append(lot)
+    for organization, lots in claimed.items():
+        recipients = _owner_emails(organization.pk)
+        if not recipients:
+            continue
+        lines = "\n".join(
+            _("- %(remaining)s credits expire on %(date)s")
+            % {"remaining": f"{lot.remaining:,}".replace(",", "."), "date": timezone.localtime(lot.expires_at).strftime("%Y-%m-%d %H:%M")}
+            for lot in lots
+        )
+        send_mail(
+            _("Your Saldo credits expire soon"),
+            _("Hello,\n\nSome message credits of %(org)s expire within %(days)s days:\n%(lines)s\n\n"
+              "Unused credits cannot be spent after they expire.\n\n%(url)s\n")
+            % {"org": organization.name, "days": REMINDER_DAYS, "lines": lines, "url": settings.SITE_URL + "/"},
+            None,
+            recipients,
+        )
+        sent["expiring"] += 1
+
+    for row in CreditBalance.objects.select_related("organization"):
+        org = row.organization
+        current = balance_for(org)
+        if current < org.low_balance_threshold:
+            if row.low_balance_notified_at is None and CreditBalance.objects.filter(
+                pk=row.pk, low_balance_notified_at__isnull=True
+            ).update(low_balance_notified_at=now):
+                recipients = _owner_emails(org.pk)
+                if recipients:
+                    send_mail(
+                        _("Your Saldo credit balance is low"),
+                        _("Hello,\n\n%(org)s has %(balance)s message credits left, below your threshold of "
+                          "%(threshold)s. Top up to keep your chatbot running:\n%(url)s\n")
+                        % {
+                            "org": org.name,
+                            "balance": f"{current:,}".replace(",", "."),
+                            "threshold": f"{org.low_balance_threshold:,}".replace(",", "."),
+                            "url": settings.SITE_URL + "/credits/top-up/",
+                        },
+                        None,
+                        recipients,
+                    )
+                    sent["low_balance"] += 1
+        elif row.low_balance_notified_at is not None:
+            CreditBalance.objects.filter(pk=row.pk).update(low_balance_notified_at=None)
+    return sent
