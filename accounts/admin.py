@@ -4,7 +4,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import ApiKey, Invitation, Membership, Organization, User
+from .models import ApiKey, AuditEntry, Invitation, JobHeartbeat, Membership, Organization, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -95,3 +95,40 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset.filter(revoked_at__isnull=True):
             services.api_key_revoke(api_key=key)
         self.message_user(request, _("Keys revoked."))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record history: nobody adds, changes or deletes them from the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor", "action", "organization", "target_repr", "short_reason"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["action", "target_repr", "target_id", "reason", "actor__email", "organization__name"]
+    list_select_related = ["actor", "organization"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "actor", "organization", "action", "target_type", "target_id", "target_repr", "before", "after", "reason"]
+
+    @admin.display(description=_("reason"))
+    def short_reason(self, obj):
+        return (obj.reason[:80] + "…") if len(obj.reason) > 80 else obj.reason
+
+
+@admin.register(JobHeartbeat)
+class JobHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["name", "task", "last_success_at", "last_failure_at", "max_age_seconds", "overdue"]
+    search_fields = ["name", "task"]
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def overdue(self, obj):
+        return obj.is_overdue()
