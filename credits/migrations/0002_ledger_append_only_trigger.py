@@ -6,7 +6,7 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION credits_ledger_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'credits_ledgerentry is append-only: % refused', TG_OP USING ERRCODE = 'raise_exception';
+    RAISE EXCEPTION 'credits_ledgerentry is append-only: UPDATE and DELETE are refused' USING ERRCODE = 'raise_exception';
 END;
 $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS credits_ledger_append_only ON credits_ledgerentry;
