@@ -1,0 +1,167 @@
+"""Invoice PDFs: the text a reader (and a tax office) needs, no fetches outside static/, regeneration."""
+
+import io
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from billing import pdf as invoice_pdf
+from billing.models import Invoice
+from billing.services import invoice_create, invoice_mark_paid, invoice_pdf_bytes, invoice_render_pdf, invoice_void
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+@pytest.fixture
+def sample(organization, no_pdf):
+    organization.name = "Toko Maju"
+    organization.legal_name = "PT Toko Maju Sejahtera"
+    organization.npwp = "02.345.678.9-012.000"
+    organization.address = "Jl. Gajah Mada No. 12\nJakarta Pusat 10130"
+    organization.invoice_email = "finance@tokomaju.id"
+    organization.save()
+    with time_machine.travel(datetime(2026, 11, 3, 10, 15, tzinfo=JAKARTA), tick=False):
+        invoice = invoice_create(
+            organization=organization,
+            lines=[{"description": "10.000 kredit pesan chatbot · berlaku 30 hari", "quantity": 10000, "unit_price": 100}],
+        )
+        return invoice_mark_paid(invoice=invoice, payment_reference="VA 8808 1234 5678 9012")
+
+
+def test_it_prints_number_buyer_tax_and_total(sample):
+    text = pdf_text(invoice_pdf.render_invoice_pdf(sample))
+    assert "INV/2026/11/000001" in text
+    assert "PT Toko Maju Sejahtera" in text
+    assert "02.345.678.9-012.000" in text
+    assert "PPN 11%" in text
+    assert "Rp 1.000.000" in text and "Rp 110.000" in text and "Rp 1.110.000" in text
+    assert "satu juta seratus sepuluh ribu rupiah" in text.lower()
+    assert "LUNAS" in text and "PAID" in text
+    assert "VA 8808 1234 5678 9012" in text
+
+
+def test_it_is_a4(sample):
+    page = PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(sample))).pages[0]
+    width_mm, height_mm = float(page.mediabox.width) / 72 * 25.4, float(page.mediabox.height) / 72 * 25.4
+    assert round(width_mm) == 210 and round(height_mm) == 297
+
+
+def test_it_stamps_unpaid_and_void(organization, no_pdf):
+    invoice = invoice_create(organization=organization, lines=[{"description": "x", "quantity": 1, "unit_price": 1000}])
+    assert "BELUM DIBAYAR" in pdf_text(invoice_pdf.render_invoice_pdf(invoice))
+    invoice = invoice_void(invoice=invoice, reason="Payment session expired")
+    text = pdf_text(invoice_pdf.render_invoice_pdf(invoice))
+    assert "BATAL" in text and "VOID" in text and "Payment session expired" in text
+
+
+def test_a_hostile_name_renders_as_text_and_fetches_nothing(organization, no_pdf, monkeypatch):
+    hostile = '<img src="file:///etc/passwd"><link rel=stylesheet href="http://evil.example/x.css">'
+    organization.name = hostile
+    organization.legal_name = ""
+    organization.address = '<img src="http://169.254.169.254/latest/meta-data/">'
+    organization.save()
+    invoice = invoice_create(organization=organization, lines=[{"description": "<img src='/etc/shadow'>", "quantity": 1, "unit_price": 5}])
+    fetcher = invoice_pdf.safe_url_fetcher()
+    asked = []
+    original = type(fetcher).fetch
+
+    def spy(self, url, headers=None):
+        asked.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(type(fetcher), "fetch", spy)
+    text = pdf_text(invoice_pdf.render_invoice_pdf(invoice, url_fetcher=fetcher))
+    assert '<img src="file:///etc/passwd">' in text.replace("\n", "")
+    assert fetcher.refused == []
+    static = invoice_pdf.STATIC_DIR.as_uri()
+    assert asked and all(url.startswith(static) for url in asked), asked
+
+
+def test_the_fetcher_refuses_everything_outside_static():
+    fetcher = invoice_pdf.safe_url_fetcher()
+    for url in ["file:///etc/passwd", "http://example.com/logo.png", "https://example.com/x.css",
+                invoice_pdf.STATIC_DIR.as_uri() + "/../config/settings/base.py", "data:text/plain,hi"]:
+        with pytest.raises(invoice_pdf.UnsafeURL):
+            fetcher.fetch(url)
+    assert len(fetcher.refused) == 5
+    response = fetcher.fetch(invoice_pdf.STATIC_DIR.as_uri() + "/img/logo.svg")
+    response.close()
+
+
+def test_it_stores_the_pdf_and_serves_it_without_rendering(sample, monkeypatch):
+    invoice_render_pdf(invoice=sample)
+    sample.refresh_from_db()
+    assert sample.pdf.name.endswith(".pdf") and sample.pdf_status == "paid"
+    stored = sample.pdf.read()
+    sample.pdf.close()
+
+    def boom(*args, **kwargs):
+        raise AssertionError("rendered while a stored PDF exists")
+
+    monkeypatch.setattr(invoice_pdf, "render_invoice_pdf", boom)
+    assert invoice_pdf_bytes(invoice=sample) == stored
+
+
+def test_a_missing_stored_pdf_is_regenerated(sample):
+    invoice_render_pdf(invoice=sample)
+    sample.refresh_from_db()
+    sample.pdf.storage.delete(sample.pdf.name)
+    content = invoice_pdf_bytes(invoice=sample)
+    assert "INV/2026/11/000001" in pdf_text(content)
+    sample.refresh_from_db()
+    assert sample.pdf.storage.exists(sample.pdf.name)
+
+
+def test_a_status_change_rerenders(organization, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_create(organization=organization, lines=[{"description": "x", "quantity": 1, "unit_price": 1000}])
+    invoice.refresh_from_db()
+    assert invoice.pdf_status == "issued" and "BELUM DIBAYAR" in pdf_text(invoice.pdf.read())
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_mark_paid(invoice=invoice, payment_reference="TRX-1")
+    invoice.refresh_from_db()
+    assert invoice.pdf_status == "paid" and "LUNAS" in pdf_text(invoice.pdf.read())
+    assert Invoice.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        (0, "nol rupiah"),
+        (1, "satu rupiah"),
+        (11, "sebelas rupiah"),
+        (15, "lima belas rupiah"),
+        (100, "seratus rupiah"),
+        (111, "seratus sebelas rupiah"),
+        (1000, "seribu rupiah"),
+        (1_110_000, "satu juta seratus sepuluh ribu rupiah"),
+        (111_000, "seratus sebelas ribu rupiah"),
+        (2_500_321, "dua juta lima ratus ribu tiga ratus dua puluh satu rupiah"),
+        (1_000_000_000, "satu miliar rupiah"),
+        (7_000_001_000_000, "tujuh triliun satu juta rupiah"),
+    ],
+)
+def test_terbilang(amount, words):
+    assert invoice_pdf.terbilang(amount) == words
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+def test_it_renders_a_sample_picture(sample):
+    out = REPO / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    pdf_path = out / "invoice-sample.pdf"
+    pdf_path.write_bytes(invoice_pdf.render_invoice_pdf(sample))
+    subprocess.run(["pdftoppm", "-png", "-r", "90", "-singlefile", str(pdf_path), str(out / "invoice-sample")], check=True)
+    pdf_path.unlink()
+    assert (out / "invoice-sample.png").stat().st_size > 10_000
