@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import logging
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -21,6 +22,9 @@ from django.utils import timezone, translation
 __all__ = ["render_invoice_pdf", "render_html_pdf", "safe_url_fetcher", "terbilang", "UnsafeURL"]
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
+# WeasyPrint logs every rendering step at INFO; keep its warnings only.
+for _name in ("weasyprint.progress", "fontTools"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 STATIC_DIR = (Path(settings.BASE_DIR) / "static").resolve()
 CSS_TEMPLATE = Path(settings.BASE_DIR) / "templates" / "billing" / "pdf" / "invoice.css"
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -401,15 +401,20 @@ def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
         message.attach(invoice.pdf_filename, pdf, "application/pdf")
         try:
             message.send(fail_silently=False)
-        except Exception as exc:
-            Invoice.objects.filter(pk=invoice.pk).update(
-                email_attempts=invoice.email_attempts + 1, email_error=f"{type(exc).__name__}: {exc}"[:2000]
-            )
-            raise
-        invoice.emailed_at = timezone.now()
-        invoice.email_attempts += 1
-        invoice.email_error = ""
-        invoice.save(update_fields=["emailed_at", "email_attempts", "email_error"])
+        except Exception as exc:  # noqa: BLE001 - recorded below, then raised again for the retry
+            error = exc
+        else:
+            error = None
+            invoice.emailed_at = timezone.now()
+            invoice.email_attempts += 1
+            invoice.email_error = ""
+            invoice.save(update_fields=["emailed_at", "email_attempts", "email_error"])
+    if error is not None:
+        # Recorded outside the send's transaction so staff see the failure even though we raise.
+        Invoice.objects.filter(pk=invoice.pk).update(
+            email_attempts=models.F("email_attempts") + 1, email_error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise error
     return True
 
 
