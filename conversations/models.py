@@ -1,1 +1,277 @@
-from django.db import models  # noqa: F401
+"""WhatsApp numbers, raw Meta webhook deliveries, message statuses, rated conversations, rate cards and
+monthly statements.
+
+A "conversation" here is the unit Meta charges: a 24-hour conversation under conversation-based pricing
+(CBP, until 30 June 2025) or one delivered template message under per-message pricing (PMP, from 1 July 2025).
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.TextChoices):
+    MARKETING = "marketing", _("Marketing")
+    UTILITY = "utility", _("Utility")
+    AUTHENTICATION = "authentication", _("Authentication")
+    SERVICE = "service", _("Service")
+
+
+class PricingModel(models.TextChoices):
+    CBP = "CBP", _("Conversation-based")
+    PMP = "PMP", _("Per-message")
+
+
+class FreeReason(models.TextChoices):
+    NONE = "", _("—")
+    FREE_TIER = "free_tier", _("Free tier (1,000 service conversations a month)")
+    FREE_SERVICE = "free_service", _("Service conversations are free")
+    FREE_ENTRY_POINT = "free_entry_point", _("Free entry point")
+    FREE_CUSTOMER_SERVICE = "free_customer_service", _("Inside the customer service window")
+    NO_RATE = "no_rate", _("No rate card")
+
+
+class WhatsAppNumber(models.Model):
+    """A WhatsApp Business phone number an organization sends from. Meta identifies it by ``phone_number_id``."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="whatsapp_numbers", verbose_name=_("organization")
+    )
+    phone_number_id = models.CharField(_("phone number ID"), max_length=64, unique=True)
+    waba_id = models.CharField(_("WhatsApp Business Account ID"), max_length=64, db_index=True)
+    display_number = models.CharField(_("display number"), max_length=32)
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("WhatsApp number")
+        verbose_name_plural = _("WhatsApp numbers")
+        ordering = ["display_number"]
+
+    def __str__(self) -> str:
+        return f"{self.display_number} ({self.phone_number_id})"
+
+
+class UnknownNumber(models.Model):
+    """A ``phone_number_id`` Meta sent us that belongs to no organization yet. Kept so staff can assign it."""
+
+    phone_number_id = models.CharField(_("phone number ID"), max_length=64, unique=True)
+    waba_id = models.CharField(_("WhatsApp Business Account ID"), max_length=64, blank=True)
+    display_number = models.CharField(_("display number"), max_length=32, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    statuses_seen = models.PositiveIntegerField(_("statuses seen"), default=0)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unknown WhatsApp number")
+        verbose_name_plural = _("unknown WhatsApp numbers")
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.display_number or '?'} ({self.phone_number_id})"
+
+
+class WebhookEvent(models.Model):
+    """One delivery of Meta's webhook, stored raw once its signature is verified.
+
+    ``body_sha256`` is unique: Meta retries a delivery for days, a retry is the same body and is stored once.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        FLAGGED = "flagged", _("Processed with warnings")
+        FAILED = "failed", _("Failed")
+
+    id = models.BigAutoField(primary_key=True)
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, unique=True)
+    body = models.TextField(_("raw body"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    statuses_count = models.PositiveIntegerField(_("statuses"), default=0)
+    messages_count = models.PositiveIntegerField(_("inbound messages"), default=0)
+    flags = models.JSONField(_("warnings"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    phone_number_ids = models.CharField(_("phone number IDs"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp webhook event")
+        verbose_name_plural = _("WhatsApp webhook events")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(status="received"), name="wa_event_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_status_display()}"
+
+
+class MessageStatus(models.Model):
+    """Everything Meta told us about one outbound message (``wamid``), merged across its status webhooks.
+
+    Statuses arrive duplicated and in any order; the merge keeps the earliest time of each status and the
+    pricing of the delivered/read webhook (``v24+`` carries pricing on only one of them).
+    """
+
+    phone_number_id = models.CharField(_("phone number ID"), max_length=64)
+    wamid = models.CharField(_("message ID"), max_length=255)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recipient = models.CharField(_("recipient"), max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    conversation_id = models.CharField(max_length=255, blank=True)
+    conversation_expires_at = models.DateTimeField(null=True, blank=True)
+    origin_type = models.CharField(max_length=64, blank=True)
+    pricing_model = models.CharField(max_length=16, blank=True)
+    pricing_category = models.CharField(max_length=64, blank=True)
+    pricing_type = models.CharField(max_length=64, blank=True)
+    billable = models.BooleanField(null=True)
+    pricing_rank = models.PositiveSmallIntegerField(default=0, help_text="Which status the pricing came from")
+    errors = models.JSONField(default=list, blank=True)
+    charge_key = models.CharField(max_length=255, blank=True, help_text="The conversation this message was counted in")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("message status")
+        verbose_name_plural = _("message statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["phone_number_id", "wamid"], name="wa_status_unique_message"),
+        ]
+
+    def __str__(self) -> str:
+        return self.wamid
+
+    @property
+    def delivered(self) -> bool:
+        # A read message was delivered, whatever order the webhooks came in.
+        return self.delivered_at is not None or self.read_at is not None
+
+
+class RateCard(models.Model):
+    """Meta's price for one market and category from ``effective_from`` on.
+
+    A conversation is rated with the card in force when it opened; later cards never re-rate it.
+    """
+
+    OTHER_MARKET = "other"
+
+    market = models.CharField(
+        _("market"), max_length=16, help_text=_("ISO country code of the recipient (e.g. ID), or 'other'")
+    )
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    price = models.DecimalField(_("price (IDR)"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="IDR", editable=False)
+    effective_from = models.DateTimeField(_("effective from"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("rate card")
+        verbose_name_plural = _("rate cards")
+        ordering = ["market", "category", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "category", "effective_from"], name="wa_rate_unique_from"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="wa_rate_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market} {self.category} Rp {self.price} from {self.effective_from:%Y-%m-%d}"
+
+
+class MonthlyStatement(models.Model):
+    """The conversation charges of one organization for one calendar month (Asia/Jakarta), and its invoice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="conversation_statements"
+    )
+    month = models.DateField(_("month"), help_text=_("First day of the month"))
+    summary = models.JSONField(_("summary"), default=dict)
+    total_amount = models.PositiveBigIntegerField(_("total (IDR, before tax)"), default=0)
+    conversations_count = models.PositiveIntegerField(_("conversations"), default=0)
+    invoice_id = models.UUIDField(_("invoice"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("monthly statement")
+        verbose_name_plural = _("monthly statements")
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="wa_statement_unique_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.month:%Y-%m}"
+
+
+class Conversation(models.Model):
+    """One charge unit: a CBP conversation (keyed by Meta's conversation id) or a PMP message (keyed by its
+    wamid). The unique constraint on the key is what makes duplicate and reordered webhooks count once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, null=True, blank=True, related_name="conversations"
+    )
+    phone_number_id = models.CharField(_("phone number ID"), max_length=64)
+    waba_id = models.CharField(_("WABA ID"), max_length=64, blank=True)
+    pricing_model = models.CharField(_("pricing model"), max_length=3, choices=PricingModel.choices)
+    key = models.CharField(_("conversation or message ID"), max_length=255)
+    message_id = models.CharField(_("first message ID"), max_length=255, blank=True)
+    customer = models.CharField(_("customer number"), max_length=64, blank=True)
+    country = models.CharField(_("country"), max_length=8, blank=True)
+    calling_code = models.PositiveSmallIntegerField(_("calling code"), null=True, blank=True)
+    market = models.CharField(_("market"), max_length=16)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    meta_category = models.CharField(_("category as Meta sent it"), max_length=64, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    month = models.DateField(_("month"))
+    rate_card = models.ForeignKey(RateCard, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    rated_price = models.DecimalField(_("rate"), max_digits=12, decimal_places=2, default=0)
+    price = models.DecimalField(_("price (IDR)"), max_digits=12, decimal_places=2, default=0)
+    free_reason = models.CharField(_("free because"), max_length=32, choices=FreeReason.choices, blank=True)
+    meta_billable = models.BooleanField(_("billable according to Meta"), null=True)
+    statement = models.ForeignKey(
+        MonthlyStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="conversations"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["phone_number_id", "pricing_model", "key"], name="wa_conversation_once"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="wa_conversation_price_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month", "opened_at"], name="wa_conv_org_month_idx"),
+            models.Index(fields=["waba_id", "month", "category"], name="wa_conv_waba_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.key}"
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+    @property
+    def masked_customer(self) -> str:
+        return mask_number(self.customer)
+
+
+def mask_number(number: str) -> str:
+    """``6281234567890`` → ``+62 812••••890``: enough to recognise a customer, not enough to call them."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 7:
+        return "•" * len(digits) if digits else ""
+    return f"+{digits[:2]} {digits[2:5]}{'•' * (len(digits) - 8)}{digits[-3:]}"

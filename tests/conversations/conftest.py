@@ -1,0 +1,23 @@
+import pytest
+
+from conversations.services import whatsapp_number_add
+
+
+@pytest.fixture
+def number(organization):
+    return whatsapp_number_add(
+        organization=organization, phone_number_id="PNID-TEST", waba_id="WABA-TEST", display_number="+62 811 0000 000"
+    )
+
+
+@pytest.fixture
+def fixture_numbers(organization):
+    """The numbers Meta's published examples were sent from, registered to ``organization``."""
+    return [
+        whatsapp_number_add(organization=organization, phone_number_id=pnid, waba_id=waba, display_number=display)
+        for pnid, waba, display in [
+            ("106540352242922", "102290129340398", "15550783881"),
+            ("1122334455667", "5467539754836534", "972123456789"),
+            ("614145445111849", "3827440200905116", "573138867064"),
+        ]
+    ]

@@ -1,0 +1,141 @@
+import json
+
+import pytest
+
+from conversations.models import UnknownNumber, WebhookEvent
+
+from .helpers import WEBHOOK_URL, load_fixture, post, sign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_answers_the_verification_challenge(client):
+    response = client.get(
+        WEBHOOK_URL, {"hub.mode": "subscribe", "hub.verify_token": "whatsapp-test-verify-token", "hub.challenge": "1158201444"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content == b"1158201444"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": "whatsapp-test-verify-token", "hub.challenge": "1"},
+        {"hub.challenge": "1"},
+    ],
+)
+def test_it_refuses_verification_with_a_wrong_token_or_mode(client, params):
+    assert client.get(WEBHOOK_URL, params).status_code == 403
+
+
+def test_it_refuses_verification_when_no_token_is_configured(client, settings):
+    settings.WHATSAPP_VERIFY_TOKEN = ""
+    response = client.get(WEBHOOK_URL, {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})
+    assert response.status_code == 403
+
+
+def test_it_refuses_a_delivery_without_signature(client):
+    body = json.dumps(load_fixture("01_inbound_text_meta_docs.json")).encode()
+    response = client.post(WEBHOOK_URL, data=body, content_type="application/json")
+    assert response.status_code == 401
+    assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("signature", ["sha256=" + "0" * 64, "sha1=abc", "garbage", "sha256="])
+def test_it_refuses_a_delivery_with_a_bad_signature(client, signature):
+    response = post(client, load_fixture("01_inbound_text_meta_docs.json"), signature=signature)
+    assert response.status_code == 403
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_it_refuses_a_delivery_signed_with_another_secret(client):
+    response = post(client, load_fixture("01_inbound_text_meta_docs.json"), secret="not-the-app-secret")
+    assert response.status_code == 403
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_it_refuses_everything_when_no_app_secret_is_configured(client, settings):
+    settings.WHATSAPP_APP_SECRET = ""
+    response = post(client, load_fixture("01_inbound_text_meta_docs.json"), secret="")
+    assert response.status_code == 403
+
+
+def test_it_checks_the_signature_against_the_raw_body(client):
+    body = json.dumps(load_fixture("01_inbound_text_meta_docs.json"), indent=2).encode()
+    reformatted = json.dumps(json.loads(body)).encode()
+    response = client.post(
+        WEBHOOK_URL, data=reformatted, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sign(body)
+    )
+    assert response.status_code == 403
+
+
+def test_it_stores_a_delivery_raw_once_whatever_the_retries(client):
+    body = json.dumps(load_fixture("01_inbound_text_meta_docs.json")).encode()
+    first = post(client, body)
+    second = post(client, body)
+    assert first.status_code == 200 and second.status_code == 200
+    assert first.json()["status"] == "accepted"
+    assert second.json()["status"] == "duplicate"
+    event = WebhookEvent.objects.get()
+    assert event.body == body.decode()
+    assert event.status == WebhookEvent.Status.FLAGGED  # an unknown number
+    assert event.messages_count == 1
+
+
+def test_it_keeps_deliveries_for_unknown_numbers_and_shows_them_to_staff(client):
+    post(client, load_fixture("08_status_sent_marketing_PMP_regular_meta_docs.json"))
+    unknown = UnknownNumber.objects.get()
+    assert unknown.phone_number_id == "106540352242922"
+    assert unknown.waba_id == "102290129340398"
+    assert unknown.statuses_seen == 1
+    assert "unknown number: 106540352242922" in WebhookEvent.objects.get().flags
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b"[]",
+        b'{"object": "whatsapp_business_account"}',
+        b'{"entry": [{"id": "1", "changes": [{"field": "account_update", "value": {"event": "VERIFIED"}}]}]}',
+        b'{"entry": [{"id": "1", "changes": [{"field": "messages", "value": {"statuses": [{"id": "w", "status": "exploded", "timestamp": "1"}]}}]}]}',
+        b'{"entry": [{"changes": [{"field": "messages", "value": {"metadata": {"phone_number_id": "9"}, "statuses": [{"id": "w", "status": "delivered", "timestamp": "soon"}]}}]}]}',
+        b'{"entry": "nope"}',
+        b'{"entry": [1, {"changes": [2, {"field": "messages", "value": 3}]}]}',
+    ],
+)
+def test_it_keeps_and_flags_what_it_does_not_understand(client, body):
+    response = post(client, body)
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.FLAGGED
+    assert event.flags
+
+
+def test_it_keeps_an_unknown_category_flagged_and_uncharged(client, number):
+    from conversations.models import Conversation, MessageStatus
+
+    from .helpers import status_payload
+
+    post(client, status_payload(wamid="w1", status="delivered", timestamp=1754073919, category="mystery_category",
+                                pricing_model="PMP", pricing_type="regular"))
+    event = WebhookEvent.objects.get()
+    assert "unknown category: mystery_category" in event.flags
+    assert MessageStatus.objects.get().pricing_category == "mystery_category"
+    assert Conversation.objects.count() == 0
+
+
+def test_a_processing_crash_is_recorded_on_the_event_not_a_500(client, number, monkeypatch):
+    from conversations import services
+
+    def boom(**kwargs):
+        raise RuntimeError("rating exploded")
+
+    monkeypatch.setattr(services, "statuses_apply", boom)
+    response = post(client, load_fixture("08_status_sent_marketing_PMP_regular_meta_docs.json"))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "rating exploded" in event.error
