@@ -1,0 +1,15 @@
+"""Periodic credit jobs. Both are idempotent and safe in two workers at once (invariant 9)."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="credits.tasks.expire_credit_lots")
+def expire_credit_lots() -> int:
+    return services.lots_expire()
+
+
+@shared_task(name="credits.tasks.send_credit_reminders")
+def send_credit_reminders() -> dict:
+    return services.credits_remind()
