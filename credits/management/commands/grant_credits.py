@@ -1,6 +1,11 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.services import audit_record
 from credits.selectors import balance_for
 from credits.services import lot_grant
 
@@ -27,14 +32,7 @@ class Command(BaseCommand):
         if days is not None:
             if days <= 0:
                 raise CommandError("--days must be positive.")
-            from datetime import timedelta
-
-            from django.utils import timezone
-
             expires_at = timezone.now() + timedelta(days=days)
-        from accounts.services import audit_record
-        from django.db import transaction
-
         with transaction.atomic():
             lot = lot_grant(
                 organization=organization, credits=credits, source="grant", reason=reason.strip(),
