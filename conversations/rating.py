@@ -276,7 +276,8 @@ def rate_message(row) -> Rating | None:
 
     ``row`` has the fields of ``MessageStatus``.
     """
-    delivered_at = min(t for t in (row.delivered_at, row.read_at) if t is not None)
+    # Read implies delivered; a read stamp only stands in when the delivered webhook has not come (yet).
+    delivered_at = row.delivered_at or row.read_at
     model = pricing_model_for(pricing_model=row.pricing_model, moment=delivered_at)
     meta_category = row.pricing_category or row.origin_type
     if model == PricingModel.PMP:
@@ -302,8 +303,9 @@ def rate_message(row) -> Rating | None:
     entry_point = FREE_ENTRY_POINT in (row.origin_type, row.pricing_category)
     opened_at = delivered_at
     if row.conversation_expires_at is not None:
+        # Meta's window is fixed from the first message: the expiry says exactly when it opened.
         window = FREE_ENTRY_POINT_WINDOW if entry_point else CONVERSATION_WINDOW
-        opened_at = min(opened_at, row.conversation_expires_at - window)
+        opened_at = row.conversation_expires_at - window
     free = ""
     if entry_point:
         free = FreeReason.FREE_ENTRY_POINT
