@@ -8,4 +8,7 @@ app_name = "topup"
 
 urlpatterns = [
     path("top-up/", views.top_up, name="top_up"),
+    path("top-up/summary/", views.summary, name="summary"),
+    path("top-up/pay/", views.pay_now, name="pay_now"),
+    path("sandbox/<str:ref>/", views.sandbox_page, name="sandbox_page"),
 ]

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("payments/<str:gateway>", views.payment_webhook, name="payment_webhook"),
+]

@@ -1,1 +1,129 @@
 """Reads about prices, purchases and payment sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.selectors import get_for_organization
+
+from ..models.purchases import PaymentSession, PriceList, PriceTier, Purchase
+
+__all__ = [
+    "CREDIT_STEP",
+    "MAX_CREDITS",
+    "PRESETS",
+    "DEFAULT_UNIT_PRICE",
+    "Quote",
+    "price_list_current",
+    "unit_price_for",
+    "price_quote",
+    "purchases_for",
+    "purchase_for",
+    "pending_purchases_for",
+    "purchase_by_gateway_ref",
+    "purchase_current_session",
+    "review_queue",
+]
+
+CREDIT_STEP = 1000
+MAX_CREDITS = 10_000_000
+PRESETS = (1_000, 5_000, 10_000, 50_000)
+# Used only if staff deleted every price list: the published default (DESIGN.md).
+DEFAULT_UNIT_PRICE = 100
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What ``credits`` cost now: integer rupiah, tax half-up to whole rupiah, as the invoice computes it."""
+
+    credits: int
+    unit_price: int
+    subtotal: int
+    tax_rate: Decimal
+    tax: int
+    total: int
+    validity_days: int
+
+    @property
+    def tax_percent(self) -> Decimal:
+        return (self.tax_rate * 100).normalize()
+
+
+def price_list_current(at: datetime | None = None) -> PriceList | None:
+    at = at or timezone.now()
+    return (
+        PriceList.objects.filter(effective_from__lte=at)
+        .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("min_credits")))
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def unit_price_for(credits: int, at: datetime | None = None) -> int:
+    """The price per credit for a purchase of ``credits``: the highest volume tier it reaches in the
+    price list in force at ``at``."""
+    price_list = price_list_current(at)
+    tiers = list(price_list.tiers.all()) if price_list else []
+    if not tiers:
+        return DEFAULT_UNIT_PRICE
+    price = tiers[0].unit_price  # below the first tier, the first tier's price
+    for tier in tiers:
+        if credits >= tier.min_credits:
+            price = tier.unit_price
+    return price
+
+
+def price_quote(*, credits: int, at: datetime | None = None) -> Quote:
+    unit_price = unit_price_for(credits, at)
+    tax_rate = Decimal(settings.TAX_RATE)
+    subtotal = credits * unit_price
+    tax = int((Decimal(subtotal) * tax_rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return Quote(
+        credits=credits,
+        unit_price=unit_price,
+        subtotal=subtotal,
+        tax_rate=tax_rate,
+        tax=tax,
+        total=subtotal + tax,
+        validity_days=settings.CREDIT_VALIDITY_DAYS,
+    )
+
+
+def purchases_for(organization: Organization) -> QuerySet[Purchase]:
+    """Every purchase of ``organization``, newest first, with its invoice."""
+    return Purchase.objects.filter(organization=organization).select_related("invoice").order_by("-created_at")
+
+
+def pending_purchases_for(organization: Organization) -> QuerySet[Purchase]:
+    return purchases_for(organization).filter(status=Purchase.Status.PENDING)
+
+
+def purchase_for(organization: Organization, pk) -> Purchase:
+    """One purchase of ``organization`` or 404."""
+    return get_for_organization(purchases_for(organization), organization, pk=pk)
+
+
+def purchase_by_gateway_ref(*, gateway: str, gateway_ref: str) -> Purchase | None:
+    if not gateway_ref:
+        return None
+    return Purchase.objects.filter(gateway=gateway, gateway_ref=gateway_ref).first()
+
+
+def purchase_current_session(purchase: Purchase) -> PaymentSession | None:
+    return purchase.sessions.order_by("-created_at").first()
+
+
+def review_queue() -> QuerySet[Purchase]:
+    """Purchases staff must decide on, oldest first."""
+    return (
+        Purchase.objects.filter(status=Purchase.Status.NEEDS_REVIEW, reviewed_at__isnull=True)
+        .select_related("organization", "invoice")
+        .order_by("created_at")
+    )

@@ -1,1 +1,612 @@
-"""Purchases, payment sessions and payments."""
+"""Purchases, payment sessions and payments.
+
+Rules enforced here (DESIGN.md "Top-up and payment", invariant 4):
+
+- Credits are bought in positive multiples of 1,000. Pay Now creates the purchase, its unpaid invoice and
+  its payment session in one transaction; the idempotency key (unique per organization) makes a double
+  click, a second tab or an API retry return the first purchase instead of making another.
+- Every gateway's word on a payment goes through :func:`payment_apply`, under a row lock on the purchase:
+  a payment grants at most one lot and pays at most one invoice, whatever the duplicates, concurrency or
+  order of notifications. A paid purchase never goes back to pending or expired (paid wins).
+- Money received is never lost: paid after expiry or cancel → credited and flagged for review; an amount
+  that does not match → held for review, nothing granted; paid then reversed → flagged, the unspent
+  credits clawed back, the rest recorded as owed.
+- Notifications are verified, stored raw under a unique key, then processed (confirmed with the
+  gateway's status API where it has one). Processing records its outcome and never raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization, User
+from accounts.services import audit_record
+
+from ..gateways import Gateway, GatewayError, InvalidNotification, PaymentEvent, get_gateway
+from ..gateways import base as events
+from ..models.invoices import Invoice
+from ..models.purchases import PaymentNotification, PaymentSession, Purchase
+from ..selectors.purchases import CREDIT_STEP, MAX_CREDITS, price_quote
+
+__all__ = [
+    "PurchaseError",
+    "validate_credits",
+    "purchase_create",
+    "purchase_cancel",
+    "payment_apply",
+    "purchase_expire_if_due",
+    "payment_sessions_expire_due",
+    "notification_receive",
+    "notification_process",
+    "purchase_review_approve",
+    "purchase_review_refund",
+    "purchase_review_dismiss",
+]
+
+logger = logging.getLogger(__name__)
+
+# Headers never stored with a notification: they are credentials, not news.
+SECRET_HEADERS = {"x-callback-token", "authorization", "cookie", "proxy-authorization"}
+BILLING_KEYS = ("name", "legal_name", "npwp", "address", "email")
+
+
+class PurchaseError(ValueError):
+    """A purchase action the rules do not allow. ``code`` is the API error code."""
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
+
+
+def validate_credits(credits) -> int:
+    """Credits are a positive whole multiple of 1,000 (and not absurdly large)."""
+    if isinstance(credits, bool):
+        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
+    try:
+        value = int(credits)
+    except (TypeError, ValueError):
+        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits") from None
+    if isinstance(credits, float) and credits != value or isinstance(credits, str) and credits.strip() != str(value):
+        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
+    if value <= 0 or value % CREDIT_STEP:
+        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
+    if value > MAX_CREDITS:
+        raise PurchaseError(
+            _("At most %(max)s credits per purchase.") % {"max": f"{MAX_CREDITS:,}".replace(",", ".")},
+            code="invalid_credits",
+        )
+    return value
+
+
+def _new_order_id() -> str:
+    return "SLD-" + timezone.now().strftime("%y%m%d") + "-" + secrets.token_hex(5).upper()
+
+
+def _billing_snapshot(organization: Organization, billing: dict | None) -> dict:
+    billing = billing or {}
+    defaults = {
+        "name": organization.name,
+        "legal_name": organization.legal_name,
+        "npwp": organization.npwp,
+        "address": organization.address,
+        "email": organization.invoice_email,
+    }
+    snapshot = {}
+    for key in BILLING_KEYS:
+        value = billing.get(key)
+        snapshot[key] = (defaults[key] if value is None else str(value)).strip()
+    snapshot["name"] = snapshot["name"] or organization.name
+    return snapshot
+
+
+def _line_description(credits: int) -> str:
+    return _("Chatbot message credits, valid %(days)s days from payment") % {"days": settings.CREDIT_VALIDITY_DAYS}
+
+
+def purchase_create(
+    *,
+    organization: Organization,
+    credits: int,
+    idempotency_key: str = "",
+    created_by: User | None = None,
+    billing: dict | None = None,
+    gateway: Gateway | None = None,
+    now: datetime | None = None,
+) -> Purchase:
+    """Pay Now: price the credits, open a payment session at the gateway, then create the purchase, its
+    unpaid invoice and the session in one transaction. The same idempotency key returns the first
+    purchase (``purchase.created`` is False then); a losing race cancels its spare gateway session."""
+    credits = validate_credits(credits)
+    key = (idempotency_key or "").strip()[:100] or uuid.uuid4().hex
+    existing = Purchase.objects.filter(organization=organization, idempotency_key=key).first()
+    if existing is not None:
+        existing.created = False
+        return existing
+
+    gateway = gateway or get_gateway()
+    now = now or timezone.now()
+    quote = price_quote(credits=credits, at=now)
+    snapshot = _billing_snapshot(organization, billing)
+    purchase_id = uuid.uuid4()
+    order_id = _new_order_id()
+    expires_at = now + timedelta(hours=settings.PAYMENT_SESSION_HOURS)
+    description = _line_description(credits)
+    session = gateway.create_session(
+        order_id=order_id,
+        amount=quote.total,
+        description=f"Saldo {credits:,} credits".replace(",", "."),
+        customer={"first_name": snapshot["legal_name"] or snapshot["name"], "email": snapshot["email"]},
+        items=[
+            {"id": "credits", "name": f"{credits:,} message credits".replace(",", "."), "quantity": 1,
+             "price": quote.total},
+        ],
+        start=now,
+        expires_at=expires_at,
+        return_url=settings.SITE_URL + reverse("billing:purchase_status", args=[purchase_id]),
+    )
+    try:
+        with transaction.atomic():
+            purchase = Purchase.objects.create(
+                id=purchase_id,
+                organization=organization,
+                created_by=created_by if created_by is not None and created_by.pk else None,
+                credits=credits,
+                unit_price=quote.unit_price,
+                subtotal=quote.subtotal,
+                tax_rate=quote.tax_rate,
+                tax=quote.tax,
+                total=quote.total,
+                gateway=gateway.name,
+                order_id=order_id,
+                gateway_ref=session.gateway_ref,
+                idempotency_key=key,
+                billing_snapshot=snapshot,
+                created_at=now,
+            )
+            from .invoices import invoice_create
+
+            invoice = invoice_create(
+                organization=organization,
+                lines=[
+                    {"description": description, "quantity": credits, "unit_price": quote.unit_price,
+                     "tax_rate": quote.tax_rate},
+                ],
+                buyer=snapshot,
+                kind=Invoice.Kind.PURCHASE,
+                reference=order_id,
+            )
+            if invoice.total != purchase.total:  # both round the same line half-up; a difference is a bug
+                raise PurchaseError(f"Invoice total {invoice.total} differs from purchase total {purchase.total}")
+            purchase.invoice = invoice
+            purchase.save(update_fields=["invoice"])
+            PaymentSession.objects.create(
+                purchase=purchase,
+                gateway=gateway.name,
+                gateway_ref=session.gateway_ref,
+                redirect_url=session.redirect_url,
+                created_at=now,
+                expires_at=session.expires_at,
+            )
+    except IntegrityError:
+        existing = Purchase.objects.filter(organization=organization, idempotency_key=key).first()
+        if existing is None:
+            raise
+        _cancel_quietly(gateway, session.gateway_ref)
+        existing.created = False
+        return existing
+    purchase.created = True
+    return purchase
+
+
+def _cancel_quietly(gateway: Gateway, gateway_ref: str) -> None:
+    try:
+        gateway.cancel(gateway_ref)
+    except GatewayError:
+        logger.warning("could not cancel %s session %s at the gateway", gateway.name, gateway_ref, exc_info=True)
+
+
+def _lock(purchase: Purchase) -> Purchase:
+    return Purchase.objects.select_for_update(of=("self",)).select_related("invoice", "lot").get(pk=purchase.pk)
+
+
+def _close_sessions(purchase: Purchase, status: str, now: datetime) -> None:
+    purchase.sessions.filter(status=PaymentSession.Status.PENDING).update(status=status, closed_at=now)
+
+
+def _void_invoice(purchase: Purchase, reason: str) -> None:
+    from .invoices import invoice_void
+
+    if purchase.invoice_id and purchase.invoice.status in (Invoice.Status.DRAFT, Invoice.Status.ISSUED):
+        purchase.invoice = invoice_void(invoice=purchase.invoice, reason=reason)
+
+
+def _grant_and_pay(purchase: Purchase, *, now: datetime, payment_reference: str, created_by=None) -> None:
+    """Grant the purchase's one lot and mark its invoice paid (a void one is replaced by a paid copy)."""
+    from credits.services import lot_grant
+
+    from .invoices import invoice_mark_paid
+
+    if purchase.lot_id is None:
+        purchase.lot = lot_grant(
+            organization=purchase.organization,
+            credits=purchase.credits,
+            source="purchase",
+            reason=f"Purchase {purchase.order_id}",
+            created_by=created_by,
+            reference=f"purchase:{purchase.pk}",
+            granted_at=now,
+        )
+    if purchase.invoice_id:
+        purchase.invoice = invoice_mark_paid(invoice=purchase.invoice, paid_at=now, payment_reference=payment_reference)
+
+
+def _apply_paid(purchase: Purchase, event: PaymentEvent, now: datetime) -> None:
+    if purchase.paid_at is not None or purchase.reversed_at is not None:
+        return  # this payment is already recorded: a duplicate or reordered notification
+    was_open = purchase.status == Purchase.Status.PENDING
+    purchase.paid_at = now
+    purchase.paid_amount = event.amount
+    purchase.closed_at = purchase.closed_at or now
+    _close_sessions(purchase, PaymentSession.Status.PAID, now)
+    if event.amount != purchase.total:
+        # Hold the money for staff: granting the wrong amount of credits is worse than waiting.
+        purchase.status = Purchase.Status.NEEDS_REVIEW
+        purchase.review_reason = Purchase.ReviewReason.AMOUNT_MISMATCH
+        return
+    _grant_and_pay(purchase, now=now, payment_reference=event.transaction_id or purchase.gateway_ref or "")
+    if was_open:
+        purchase.status = Purchase.Status.PAID
+    else:
+        purchase.status = Purchase.Status.NEEDS_REVIEW
+        purchase.review_reason = Purchase.ReviewReason.PAID_AFTER_CLOSE
+
+
+def _apply_closed(purchase: Purchase, status: str, now: datetime, reason: str) -> bool:
+    if purchase.status != Purchase.Status.PENDING:
+        return False  # paid wins; a closed purchase stays as it is
+    purchase.status = status
+    purchase.closed_at = now
+    _close_sessions(purchase, status, now)
+    _void_invoice(purchase, reason)
+    return True
+
+
+def _clawback(purchase: Purchase, *, reason: str, reference: str, created_by=None) -> None:
+    from credits.services import lot_clawback
+
+    if purchase.lot_id is None:
+        return
+    taken = lot_clawback(lot=purchase.lot, reason=reason, reference=reference, created_by=created_by)
+    purchase.clawed_back_credits = taken
+    purchase.owed_credits = max(purchase.credits - taken, 0)
+
+
+def _apply_reversed(purchase: Purchase, event: PaymentEvent, now: datetime) -> None:
+    if purchase.reversed_at is not None:
+        return
+    purchase.reversed_at = now
+    _clawback(
+        purchase,
+        reason=f"Payment {event.raw_status or 'reversed'} for purchase {purchase.order_id}",
+        reference=f"reversal:{purchase.pk}",
+    )
+    if purchase.status == Purchase.Status.PENDING:
+        _close_sessions(purchase, PaymentSession.Status.FAILED, now)
+        _void_invoice(purchase, "Payment reversed")
+    purchase.status = Purchase.Status.NEEDS_REVIEW
+    purchase.review_reason = Purchase.ReviewReason.REVERSED
+    purchase.review_outcome = ""
+    purchase.reviewed_at = None
+    purchase.reviewed_by = None
+
+
+_CLOSING = {
+    events.EXPIRED: (Purchase.Status.EXPIRED, "Payment session expired"),
+    events.CANCELLED: (Purchase.Status.CANCELLED, "Payment cancelled"),
+    events.FAILED: (Purchase.Status.FAILED, "Payment failed"),
+}
+
+
+def _apply_locked(purchase: Purchase, event: PaymentEvent, now: datetime) -> Purchase:
+    if event.status == events.PAID:
+        _apply_paid(purchase, event, now)
+    elif event.status in _CLOSING:
+        status, reason = _CLOSING[event.status]
+        _apply_closed(purchase, status, now, reason)
+    elif event.status == events.REVERSED:
+        _apply_reversed(purchase, event, now)
+    # pending and unknown statuses change nothing: a late "pending" never undoes a payment.
+    purchase.save()
+    return purchase
+
+
+def payment_apply(*, purchase: Purchase, event: PaymentEvent, now: datetime | None = None) -> Purchase:
+    """Apply the gateway's (verified, confirmed) word on a payment, under a row lock on the purchase.
+    Idempotent: the same event twice, or events in any order, grant at most one lot and pay at most one
+    invoice."""
+    with transaction.atomic():
+        locked = _lock(purchase)
+        return _apply_locked(locked, event, now or timezone.now())
+
+
+def purchase_cancel(*, purchase: Purchase, actor: User | None = None, now: datetime | None = None) -> Purchase:
+    """The buyer gives up a pending purchase: close the gateway session, void the invoice. A payment that
+    still arrives later is credited and flagged for review."""
+    if purchase.status != Purchase.Status.PENDING:
+        raise PurchaseError(_("Only a pending purchase can be cancelled."), code="not_pending")
+    gateway = get_gateway(purchase.gateway)
+    if purchase.gateway_ref:
+        _cancel_quietly(gateway, purchase.gateway_ref)
+    with transaction.atomic():
+        locked = _lock(purchase)
+        _apply_closed(locked, Purchase.Status.CANCELLED, now or timezone.now(), "Cancelled by the buyer")
+        locked.save()
+    return locked
+
+
+def purchase_expire_if_due(*, purchase_id, now: datetime | None = None) -> str:
+    """One pending purchase whose session is past ``expires_at``: ask the gateway first (paid wins), else
+    expire it and void its invoice. Returns what happened: "paid", "expired", "skipped". Locks with
+    SKIP LOCKED so two workers never handle the same purchase."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        purchase = (
+            Purchase.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("invoice", "lot")
+            .filter(pk=purchase_id, status=Purchase.Status.PENDING)
+            .first()
+        )
+        if purchase is None:
+            return "skipped"
+        if not purchase.sessions.filter(status=PaymentSession.Status.PENDING, expires_at__lte=now).exists():
+            return "skipped"
+        gateway = get_gateway(purchase.gateway)
+        try:
+            event = gateway.fetch_status(purchase.gateway_ref) if purchase.gateway_ref else None
+        except GatewayError:
+            logger.warning("status check failed for %s; will retry", purchase.order_id, exc_info=True)
+            return "skipped"
+        if event is not None and event.status == events.PAID:
+            _apply_locked(purchase, event, now)
+            return purchase.status
+        if event is not None and event.status == events.REVERSED:
+            _apply_locked(purchase, event, now)
+            return purchase.status
+        _apply_closed(purchase, Purchase.Status.EXPIRED, now, "Payment session expired")
+        purchase.save()
+        ref = purchase.gateway_ref
+    if ref and (event is None or event.status == events.PENDING):
+        _cancel_quietly(gateway, ref)  # make sure the gateway stops taking money for it
+    return "expired"
+
+
+def payment_sessions_expire_due(*, now: datetime | None = None, limit: int = 500) -> dict:
+    """The periodic job: every pending purchase with a session past ``expires_at``. Idempotent."""
+    now = now or timezone.now()
+    purchase_ids = list(
+        PaymentSession.objects.filter(
+            status=PaymentSession.Status.PENDING, expires_at__lte=now, purchase__status=Purchase.Status.PENDING
+        )
+        .order_by("expires_at")
+        .values_list("purchase_id", flat=True)
+        .distinct()[:limit]
+    )
+    outcome: dict[str, int] = {}
+    for purchase_id in purchase_ids:
+        result = purchase_expire_if_due(purchase_id=purchase_id, now=now)
+        outcome[result] = outcome.get(result, 0) + 1
+    return outcome
+
+
+# --- Notifications -------------------------------------------------------------------------------
+
+
+def _safe_headers(headers) -> dict:
+    return {str(k).lower(): str(v) for k, v in dict(headers).items() if str(k).lower() not in SECRET_HEADERS}
+
+
+def notification_receive(*, gateway_name: str, headers, body: bytes) -> tuple[PaymentNotification, bool]:
+    """Verify a notification and store it raw under its unique key. Returns (notification, needs_processing).
+    Raises :class:`InvalidNotification` (nothing is stored) when verification fails."""
+    gateway = get_gateway(gateway_name)
+    event = gateway.verify_notification(headers, body)
+    key = event.key or f"{gateway.name}:{hashlib.sha256(body).hexdigest()}"
+    try:
+        with transaction.atomic():
+            notification = PaymentNotification.objects.create(
+                gateway=gateway.name,
+                key=key[:255],
+                gateway_ref=event.gateway_ref[:100],
+                raw_status=event.raw_status[:40],
+                event_status=event.status,
+                body=body.decode("utf-8", errors="replace"),
+                headers=_safe_headers(headers),
+            )
+        return notification, True
+    except IntegrityError:
+        PaymentNotification.objects.filter(key=key[:255]).update(deliveries=F("deliveries") + 1)
+        notification = PaymentNotification.objects.get(key=key[:255])
+        # A redelivery of something not yet applied (failed, or still waiting) is worth another try.
+        return notification, notification.status in (PaymentNotification.Status.RECEIVED, PaymentNotification.Status.FAILED)
+
+
+def _finish(notification: PaymentNotification, status: str, error: str = "", purchase=None) -> PaymentNotification:
+    notification.status = status
+    notification.error = error
+    notification.processed_at = timezone.now()
+    if purchase is not None:
+        notification.purchase = purchase
+    notification.save(update_fields=["status", "error", "processed_at", "purchase"])
+    return notification
+
+
+def notification_process(*, notification: PaymentNotification) -> PaymentNotification:
+    """Apply a stored notification: find the purchase, confirm with the gateway's status API (Midtrans,
+    Xendit), then :func:`payment_apply`. Records processed / ignored / failed with the error; never raises."""
+    try:
+        gateway = get_gateway(notification.gateway)
+        event = gateway.parse(json.loads(notification.body))
+        purchase = None
+        for candidate in (event.gateway_ref, str(event.raw.get("external_id") or "")):
+            purchase = purchase or _purchase_for_ref(notification.gateway, candidate)
+        if purchase is None:
+            return _finish(notification, PaymentNotification.Status.IGNORED, f"no purchase for {event.gateway_ref!r}")
+        if not event.is_known:
+            return _finish(
+                notification, PaymentNotification.Status.IGNORED, f"unknown status {event.raw_status!r}", purchase
+            )
+        if gateway.confirms_with_status_api:
+            confirmed = gateway.fetch_status(purchase.gateway_ref)
+            if confirmed is None:
+                return _finish(notification, PaymentNotification.Status.FAILED, "status API has no record", purchase)
+            if not confirmed.is_known:
+                return _finish(
+                    notification, PaymentNotification.Status.IGNORED,
+                    f"status API says unknown status {confirmed.raw_status!r}", purchase,
+                )
+            event = confirmed
+        payment_apply(purchase=purchase, event=event)
+        return _finish(notification, PaymentNotification.Status.PROCESSED, "", purchase)
+    except Exception as exc:  # a notification must never turn into a 500 or a lost message
+        logger.exception("payment notification %s failed", notification.pk)
+        return _finish(notification, PaymentNotification.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _purchase_for_ref(gateway: str, ref: str) -> Purchase | None:
+    if not ref:
+        return None
+    return (
+        Purchase.objects.filter(gateway=gateway, gateway_ref=ref).first()
+        or Purchase.objects.filter(gateway=gateway, order_id=ref).first()
+    )
+
+
+# --- Staff review --------------------------------------------------------------------------------
+
+
+def _review_lock(purchase: Purchase) -> Purchase:
+    locked = _lock(purchase)
+    if locked.status != Purchase.Status.NEEDS_REVIEW or locked.reviewed_at is not None:
+        raise PurchaseError(_("This purchase is not waiting for review."), code="not_in_review")
+    return locked
+
+
+def _review_state(purchase: Purchase) -> dict:
+    return {
+        "status": purchase.status,
+        "review_reason": purchase.review_reason,
+        "lot": str(purchase.lot_id or ""),
+        "invoice_status": purchase.invoice.status if purchase.invoice_id else "",
+        "owed_credits": purchase.owed_credits,
+    }
+
+
+def _require_note(note: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise PurchaseError(_("A note is required for a review decision."), code="note_required")
+    return note
+
+
+@transaction.atomic
+def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Purchase:
+    """Staff accept the payment as it is: credit it if not yet credited (an amount mismatch staff judged
+    acceptable), mark the invoice paid, and close the review. Not for reversed payments."""
+    note = _require_note(note)
+    purchase = _review_lock(purchase)
+    if purchase.review_reason == Purchase.ReviewReason.REVERSED:
+        raise PurchaseError(_("A reversed payment cannot be approved: record a refund note or dismiss."))
+    before = _review_state(purchase)
+    now = timezone.now()
+    _grant_and_pay(purchase, now=now, payment_reference=purchase.gateway_ref or "", created_by=actor)
+    purchase.status = Purchase.Status.PAID
+    purchase.paid_at = purchase.paid_at or now
+    purchase.review_outcome = Purchase.ReviewOutcome.APPROVED
+    purchase.review_note = note
+    purchase.reviewed_at = now
+    purchase.reviewed_by = actor
+    purchase.save()
+    audit_record(
+        action="purchase.review_approve", actor=actor, organization=purchase.organization, target=purchase,
+        before=before, after=_review_state(purchase), reason=note,
+    )
+    return purchase
+
+
+@transaction.atomic
+def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Purchase:
+    """Staff returned the money to the payer outside Saldo: take back what is unspent of the lot (the
+    rest stays owed), void an unpaid invoice or issue a credit note for a paid one, and close as cancelled."""
+    from .invoices import invoice_credit_note
+
+    note = _require_note(note)
+    purchase = _review_lock(purchase)
+    before = _review_state(purchase)
+    now = timezone.now()
+    if purchase.lot_id and purchase.reversed_at is None:
+        _clawback(purchase, reason=f"Refunded: {note}", reference=f"refund:{purchase.pk}", created_by=actor)
+    if purchase.invoice_id:
+        if purchase.invoice.status == Invoice.Status.PAID:
+            invoice_credit_note(invoice=purchase.invoice, reason=f"Refunded: {note}", actor=actor)
+        else:
+            _void_invoice(purchase, f"Refunded: {note}")
+    purchase.status = Purchase.Status.CANCELLED
+    purchase.review_outcome = Purchase.ReviewOutcome.REFUNDED
+    purchase.review_note = note
+    purchase.reviewed_at = now
+    purchase.reviewed_by = actor
+    purchase.save()
+    audit_record(
+        action="purchase.review_refund", actor=actor, organization=purchase.organization, target=purchase,
+        before=before, after=_review_state(purchase), reason=note,
+    )
+    return purchase
+
+
+@transaction.atomic
+def purchase_review_dismiss(*, purchase: Purchase, actor: User, note: str) -> Purchase:
+    """Staff looked and nothing needs changing (e.g. a late payment that was rightly credited, or a
+    reversal whose owed credits are being collected elsewhere). The purchase leaves the queue; a credited
+    late payment becomes paid."""
+    note = _require_note(note)
+    purchase = _review_lock(purchase)
+    before = _review_state(purchase)
+    if purchase.review_reason == Purchase.ReviewReason.PAID_AFTER_CLOSE and purchase.lot_id:
+        purchase.status = Purchase.Status.PAID
+    purchase.review_outcome = Purchase.ReviewOutcome.DISMISSED
+    purchase.review_note = note
+    purchase.reviewed_at = timezone.now()
+    purchase.reviewed_by = actor
+    purchase.save()
+    audit_record(
+        action="purchase.review_dismiss", actor=actor, organization=purchase.organization, target=purchase,
+        before=before, after=_review_state(purchase), reason=note,
+    )
+    return purchase
+
+
+def webhook_handle(*, gateway_name: str, headers, body: bytes) -> tuple[int, dict]:
+    """What ``/webhooks/payments/<gateway>`` does, shared with the sandbox page so that its notifications
+    take exactly the real path: verify, store, queue processing after commit, answer."""
+    from ..tasks.purchases import process_payment_notification
+
+    try:
+        notification, needs_processing = notification_receive(gateway_name=gateway_name, headers=headers, body=body)
+    except InvalidNotification as exc:
+        return exc.status, {"error": "invalid_notification", "detail": str(exc)}
+    if needs_processing:
+        notification_id = notification.pk
+        transaction.on_commit(lambda: process_payment_notification.delay(notification_id))
+    return 200, {"status": "received", "id": notification.pk}

@@ -1,0 +1,139 @@
+"""REST API for purchases: ``GET/POST /api/v1/purchases``, ``GET /api/v1/purchases/<uuid>``."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_errors import api_error
+
+from .gateways import GatewayError
+from .models.purchases import Purchase
+from .selectors.purchases import purchase_current_session, purchase_for, purchases_for
+from .services.purchases import PurchaseError, purchase_create, validate_credits
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    gateway_ref = serializers.CharField(allow_null=True)
+    payment_url = serializers.SerializerMethodField()
+    expires_at = serializers.SerializerMethodField()
+    invoice_id = serializers.UUIDField(allow_null=True)
+    lot_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id", "status", "credits", "unit_price", "subtotal", "tax", "total", "gateway", "gateway_ref",
+            "payment_url", "expires_at", "invoice_id", "lot_id", "created_at", "paid_at", "owed_credits",
+        ]
+
+    def _session(self, purchase):
+        cache = self.context.setdefault("_sessions", {})
+        if purchase.pk not in cache:
+            cache[purchase.pk] = purchase_current_session(purchase)
+        return cache[purchase.pk]
+
+    def get_payment_url(self, purchase) -> str | None:
+        session = self._session(purchase)
+        if session is None:
+            return None
+        url = session.redirect_url
+        request = self.context.get("request")
+        if url.startswith("/") and request is not None:
+            url = request.build_absolute_uri(url)
+        return url
+
+    def get_expires_at(self, purchase) -> str | None:
+        session = self._session(purchase)
+        return serializers.DateTimeField().to_representation(session.expires_at) if session else None
+
+
+class PurchaseCreateSerializer(serializers.Serializer):
+    credits = serializers.IntegerField(help_text="A positive multiple of 1,000.")
+
+    def validate_credits(self, value):
+        try:
+            return validate_credits(value)
+        except PurchaseError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class PurchasePagination(CursorPagination):
+    ordering = "-created_at"
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+
+
+class PurchaseListView(APIView):
+    @extend_schema(
+        summary="Purchases of the API key's organization, newest first (cursor-paginated)",
+        responses=PurchaseSerializer(many=True),
+    )
+    def get(self, request):
+        paginator = PurchasePagination()
+        page = paginator.paginate_queryset(purchases_for(request.user.organization), request, view=self)
+        data = PurchaseSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Buy credits: creates the purchase, its unpaid invoice and a payment session",
+        request=PurchaseCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                description="Send the same key again to get the same purchase back (200) instead of a new one.",
+            )
+        ],
+        responses={
+            201: PurchaseSerializer,
+            200: OpenApiResponse(PurchaseSerializer, description="Replay of an earlier Idempotency-Key"),
+            400: OpenApiResponse(description="credits is not a positive multiple of 1,000"),
+            409: OpenApiResponse(description="Idempotency-Key reused with different credits"),
+            502: OpenApiResponse(description="The payment gateway could not be reached"),
+        },
+    )
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            return api_error("invalid", "Expected a JSON object.", status.HTTP_400_BAD_REQUEST)
+        serializer = PurchaseCreateSerializer(data=request.data)
+        if not serializer.is_valid():
+            detail = serializer.errors.get("credits", serializer.errors)
+            code = "invalid_credits" if "credits" in serializer.errors else "invalid"
+            return api_error(code, detail, status.HTTP_400_BAD_REQUEST)
+        credits = serializer.validated_data["credits"]
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if len(key) > 100:
+            return api_error("invalid", "Idempotency-Key is at most 100 characters.", status.HTTP_400_BAD_REQUEST)
+        organization = request.user.organization
+        try:
+            purchase = purchase_create(organization=organization, credits=credits, idempotency_key=key)
+        except GatewayError:
+            return api_error("gateway_unavailable", "The payment gateway could not be reached; nothing was created.",
+                             status.HTTP_502_BAD_GATEWAY)
+        except PurchaseError as exc:
+            return api_error(exc.code, str(exc), status.HTTP_400_BAD_REQUEST)
+        data = PurchaseSerializer(purchase, context={"request": request}).data
+        if getattr(purchase, "created", True):
+            return Response(data, status=status.HTTP_201_CREATED)
+        if purchase.credits != credits:
+            return api_error(
+                "idempotency_conflict",
+                "This Idempotency-Key was used for a purchase of other credits.",
+                status.HTTP_409_CONFLICT,
+                purchase_id=str(purchase.pk),
+            )
+        response = Response(data, status=status.HTTP_200_OK)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class PurchaseDetailView(APIView):
+    @extend_schema(summary="One purchase and its status", responses=PurchaseSerializer)
+    def get(self, request, pk):
+        purchase = purchase_for(request.user.organization, pk)
+        return Response(PurchaseSerializer(purchase, context={"request": request}).data)

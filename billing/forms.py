@@ -1,0 +1,53 @@
+"""Forms of the top-up flow: choose credits, then confirm the summary with billing details."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .selectors.purchases import CREDIT_STEP, MAX_CREDITS
+from .services.purchases import PurchaseError, validate_credits
+
+
+class CreditsField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", CREDIT_STEP)
+        kwargs.setdefault("max_value", MAX_CREDITS)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"step": CREDIT_STEP, "inputmode": "numeric"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return validate_credits(value)
+        except PurchaseError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_credits") from exc
+
+
+class ChooseCreditsForm(forms.Form):
+    credits = CreditsField(label=_("Credits"), help_text=_("Multiples of 1,000."))
+
+
+class CheckoutForm(forms.Form):
+    """The summary page's form. ``idempotency_key`` ties a double click or a second tab to one purchase."""
+
+    credits = CreditsField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    legal_name = forms.CharField(label=_("Company (legal name)"), max_length=200, required=False)
+    npwp = forms.CharField(label=_("NPWP (tax ID)"), max_length=32, required=False)
+    address = forms.CharField(
+        label=_("Billing address"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    email = forms.EmailField(label=_("Invoice e-mail"), required=False)
+    save_details = forms.BooleanField(
+        label=_("Also save these details for future invoices"), required=False, initial=False
+    )
+
+    def clean_npwp(self):
+        npwp = self.cleaned_data["npwp"].strip()
+        digits = "".join(ch for ch in npwp if ch.isdigit())
+        if npwp and len(digits) not in (15, 16):
+            raise forms.ValidationError(_("An NPWP has 15 or 16 digits."))
+        return npwp
+
+    def billing(self) -> dict:
+        data = self.cleaned_data
+        return {"legal_name": data["legal_name"], "npwp": data["npwp"], "address": data["address"], "email": data["email"]}
