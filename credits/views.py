@@ -1,8 +1,87 @@
+import csv
+from datetime import timedelta
+
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from accounts.decorators import organization_required
+
+from .selectors import balance_for, ledger_for, lots_for, usage_per_day
+from .services import REMINDER_DAYS
+
+LEDGER_ROWS_ON_DASHBOARD = 10
 
 
 @organization_required
 def dashboard(request):
-    return render(request, "credits/dashboard.html", {})
+    org = request.organization
+    now = timezone.now()
+    balance = balance_for(org, now=now)
+    lots = list(lots_for(org, now=now))
+    for lot in lots:
+        lot.days_left = max((lot.expires_at - now).days, 0)
+        lot.hours_left = int((lot.expires_at - now).total_seconds() // 3600)
+        lot.expiring_soon = lot.expires_at - now <= timedelta(days=REMINDER_DAYS)
+        lot.used_pct = round(100 * (lot.credits - lot.remaining) / lot.credits)
+    days = usage_per_day(org, days=30, now=now)
+    total_30 = sum(d["total"] for d in days)
+    avg_per_day = total_30 / 30
+    expiring_soon = sum(lot.remaining for lot in lots if lot.expiring_soon)
+    ledger = list(ledger_for(org)[:LEDGER_ROWS_ON_DASHBOARD])
+    for entry in ledger:
+        entry.abs_delta = abs(entry.delta)
+    context = {
+        "balance": balance,
+        "lots": lots,
+        "expiring_soon": expiring_soon,
+        "low_balance": 0 < org.low_balance_threshold and balance < org.low_balance_threshold,
+        "usage_today": days[-1]["total"],
+        "usage_30": total_30,
+        "avg_per_day": round(avg_per_day),
+        "days_left_estimate": int(balance // avg_per_day) if avg_per_day and balance else None,
+        "chart": {
+            "labels": [d["day"].strftime("%d %b") for d in days],
+            "inbound": [d["inbound"] for d in days],
+            "outbound": [d["outbound"] for d in days],
+        },
+        "ledger": ledger,
+        "reminder_days": REMINDER_DAYS,
+    }
+    return render(request, "credits/dashboard.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@organization_required
+def ledger_csv(request):
+    """The whole ledger of the current organization, streamed (it can be long)."""
+    org = request.organization
+    writer = csv.writer(_Echo())
+    header = ["id", "created_at", "kind", "delta", "balance_after", "lot_id", "lot_expires_at", "reference", "reason"]
+
+    def rows():
+        yield "\ufeff" + writer.writerow(header)  # BOM: Excel opens UTF-8 correctly
+        entries = ledger_for(org).select_related("lot").order_by("id")
+        for e in entries.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    e.id,
+                    timezone.localtime(e.created_at).isoformat(),
+                    e.kind,
+                    e.delta,
+                    e.balance_after,
+                    e.lot_id or "",
+                    timezone.localtime(e.lot.expires_at).isoformat() if e.lot_id else "",
+                    e.reference,
+                    e.reason,
+                ]
+            )
+
+    filename = f"saldo-ledger-{org.slug}-{timezone.localdate():%Y%m%d}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -28,15 +28,16 @@ class Command(BaseCommand):
             raise CommandError("--credits must be a positive number.")
         if not reason.strip():
             raise CommandError("--reason may not be blank.")
+        now = timezone.now()
         expires_at = None
         if days is not None:
             if days <= 0:
                 raise CommandError("--days must be positive.")
-            expires_at = timezone.now() + timedelta(days=days)
+            expires_at = now + timedelta(days=days)
         with transaction.atomic():
             lot = lot_grant(
                 organization=organization, credits=credits, source="grant", reason=reason.strip(),
-                reference=reference, expires_at=expires_at,
+                reference=reference, granted_at=now, expires_at=expires_at,
             )
             audit_record(
                 action="credits.grant", organization=organization, target=lot,

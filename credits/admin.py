@@ -1,0 +1,154 @@
+"""Credits in the back office. Lots, ledger and usage are read-only: money moves only through services,
+here through the grant/adjust form, which writes an audit entry in the same transaction."""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from accounts.services import audit_record
+
+from .forms import CreditAdjustForm
+from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
+from .selectors import balance_for
+from .services import InsufficientCredits, credits_adjust, lot_grant
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _org_link(obj):
+    url = reverse("admin:accounts_organization_change", args=[obj.organization_id])
+    return format_html('<a href="{}">{}</a>', url, obj.organization)
+
+
+@admin.register(CreditBalance)
+class CreditBalanceAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "spendable", "balance", "updated_at", "low_balance_notified_at"]
+    search_fields = ["organization__name", "organization__slug"]
+    list_select_related = ["organization"]
+    readonly_fields = ["organization", "balance", "spendable", "updated_at", "low_balance_notified_at", "links"]
+    change_list_template = "credits/admin/balance_change_list.html"
+
+    @admin.display(description=_("spendable balance"))
+    def spendable(self, obj):
+        return balance_for(obj.organization)
+
+    @admin.display(description=_("history"))
+    def links(self, obj):
+        lots = reverse("admin:credits_creditlot_changelist") + f"?organization__id__exact={obj.organization_id}"
+        ledger = reverse("admin:credits_ledgerentry_changelist") + f"?organization__id__exact={obj.organization_id}"
+        adjust = reverse("admin:credits_adjust") + f"?organization={obj.organization_id}"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            lots, _("lots"), ledger, _("ledger"), adjust, _("grant or adjust"),
+        )
+
+    def get_urls(self):
+        return [
+            path("adjust/", self.admin_site.admin_view(self.adjust_view), name="credits_adjust"),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request):
+        if not request.user.has_perm("credits.add_creditlot") and not request.user.is_superuser:
+            messages.error(request, _("You may not grant or adjust credits."))
+            return redirect("admin:index")
+        initial = {"organization": request.GET.get("organization")} if request.GET.get("organization") else {}
+        form = CreditAdjustForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            org = data["organization"]
+            now = timezone.now()
+            expires_at = now + timedelta(days=data["valid_days"]) if data["valid_days"] else None
+            before = balance_for(org)
+            try:
+                with transaction.atomic():
+                    if data["kind"] == CreditAdjustForm.GRANT:
+                        lot = lot_grant(
+                            organization=org, credits=data["credits"], source="grant", reason=data["reason"],
+                            created_by=request.user, reference=data["reference"], granted_at=now,
+                            expires_at=expires_at,
+                        )
+                        target, action = lot, "credits.grant"
+                    else:
+                        rows = credits_adjust(
+                            organization=org, credits=data["credits"], reason=data["reason"],
+                            created_by=request.user, reference=data["reference"], expires_at=expires_at,
+                        )
+                        target, action = (rows[0].lot if rows else None), "credits.adjust"
+                    after = balance_for(org)
+                    audit_record(
+                        action=action, actor=request.user, organization=org, target=target,
+                        before={"balance": before}, after={"balance": after, "credits": data["credits"]},
+                        reason=data["reason"],
+                    )
+            except InsufficientCredits as exc:
+                form.add_error("credits", _("Only %(n)s credits can be taken.") % {"n": exc.balance})
+            else:
+                messages.success(request, _("%(org)s: balance %(before)s → %(after)s.") % {
+                    "org": org, "before": before, "after": after})
+                return redirect(reverse("admin:credits_ledgerentry_changelist") + f"?organization__id__exact={org.pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Grant or adjust credits"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "credits/admin/adjust.html", context)
+
+
+@admin.register(CreditLot)
+class CreditLotAdmin(ReadOnlyAdmin):
+    list_display = ["granted_at", "organization_link", "source", "credits", "remaining", "expires_at", "reference"]
+    list_filter = ["source", ("expired_at", admin.EmptyFieldListFilter), "organization"]
+    search_fields = ["organization__name", "organization__slug", "reference", "reason"]
+    list_select_related = ["organization", "created_by"]
+    date_hierarchy = "granted_at"
+    ordering = ["-granted_at"]
+
+    @admin.display(description=_("organization"), ordering="organization__name")
+    def organization_link(self, obj):
+        return _org_link(obj)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "organization_link", "kind", "delta", "balance_after", "reference", "created_by"]
+    list_filter = ["kind", "organization"]
+    search_fields = ["organization__name", "organization__slug", "reference", "reason"]
+    list_select_related = ["organization", "created_by"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("organization"), ordering="organization__name")
+    def organization_link(self, obj):
+        return _org_link(obj)
+
+
+@admin.register(MessageUsage)
+class MessageUsageAdmin(ReadOnlyAdmin):
+    list_display = ["charged_at", "organization_link", "message_id", "direction", "occurred_at", "balance_after"]
+    list_filter = ["direction", "organization"]
+    search_fields = ["message_id"]
+    list_select_related = ["organization"]
+    date_hierarchy = "charged_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("organization"), ordering="organization__name")
+    def organization_link(self, obj):
+        return _org_link(obj)
