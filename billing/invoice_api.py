@@ -1,0 +1,139 @@
+"""REST API for invoices: ``GET /api/v1/invoices``, ``/api/v1/invoices/<uuid>``, ``/api/v1/invoices/<uuid>/pdf``."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_errors import api_error
+
+from .models.invoices import Invoice, InvoiceLine
+from .selectors.invoices import invoice_for, invoices_for, parse_month
+from .services.invoices import invoice_pdf_bytes
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    unit_price = serializers.SerializerMethodField()
+    tax_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = ["description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
+
+    def get_unit_price(self, line) -> int | str:
+        # Whole rupiah as a JSON number; a fractional unit price (rare) as an exact decimal string.
+        value = line.unit_price
+        return int(value) if value == value.to_integral_value() else str(value.normalize())
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    pdf_url = serializers.SerializerMethodField()
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    buyer = serializers.SerializerMethodField()
+    corrects_id = serializers.UUIDField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "number", "status", "kind", "currency", "subtotal", "tax", "total",
+            "issued_at", "due_at", "paid_at", "voided_at", "void_reason", "payment_reference",
+            "reference", "corrects_id", "buyer", "pdf_url", "lines",
+        ]
+
+    def get_pdf_url(self, invoice) -> str:
+        url = reverse("api-invoice-pdf", args=[invoice.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def get_buyer(self, invoice) -> dict:
+        return {
+            "name": invoice.buyer_name, "legal_name": invoice.buyer_legal_name, "npwp": invoice.buyer_npwp,
+            "address": invoice.buyer_address, "email": invoice.buyer_email,
+        }
+
+
+class InvoicePagination(CursorPagination):
+    ordering = ("-issued_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+
+
+class InvoiceListView(APIView):
+    @extend_schema(
+        summary="Invoices of the API key's organization, newest first (cursor-paginated)",
+        parameters=[
+            OpenApiParameter("status", str, enum=["issued", "paid", "void"]),
+            OpenApiParameter("kind", str, enum=list(Invoice.Kind.values)),
+            OpenApiParameter("month", str, description="Issue month, YYYY-MM (Asia/Jakarta)"),
+            OpenApiParameter("limit", int),
+        ],
+        responses=InvoiceSerializer(many=True),
+    )
+    def get(self, request):
+        month_param = request.query_params.get("month")
+        month = parse_month(month_param)
+        if month_param and month is None:
+            return api_error("invalid", {"month": ["Use YYYY-MM."]}, 400)
+        status_param = request.query_params.get("status")
+        if status_param and status_param not in ("issued", "paid", "void"):
+            return api_error("invalid", {"status": ["Use issued, paid or void."]}, 400)
+        qs = invoices_for(
+            request.user.organization, status=status_param, kind=request.query_params.get("kind"), month=month
+        )
+        paginator = InvoicePagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        data = InvoiceSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class InvoiceDetailView(APIView):
+    @extend_schema(summary="One invoice with its lines", responses={200: InvoiceSerializer, 404: OpenApiResponse()})
+    def get(self, request, pk):
+        invoice = invoice_for(request.user.organization, pk)
+        return Response(InvoiceSerializer(invoice, context={"request": request}).data)
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets clients ask for ``Accept: application/pdf``; errors still go out as JSON bytes."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data).encode()
+
+
+class InvoicePdfView(APIView):
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(
+        summary="The invoice PDF (served from storage; rendered only if missing)",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: OpenApiResponse()},
+    )
+    def get(self, request, pk):
+        invoice = invoice_for(request.user.organization, pk)
+        return pdf_response(invoice, invoice_pdf_bytes(invoice=invoice))
+
+
+def pdf_response(invoice: Invoice, content: bytes, *, inline: bool = False) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{invoice.pdf_filename}"'
+    response["Content-Length"] = str(len(content))
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
