@@ -607,6 +607,11 @@ def webhook_handle(*, gateway_name: str, headers, body: bytes) -> tuple[int, dic
     except InvalidNotification as exc:
         return exc.status, {"error": "invalid_notification", "detail": str(exc)}
     if needs_processing:
-        notification_id = notification.pk
-        transaction.on_commit(lambda: process_payment_notification.delay(notification_id))
+        # The notification row is already committed (its own atomic block; webhooks run outside any
+        # request transaction), so the worker can read it: queue now rather than on_commit.
+        try:
+            process_payment_notification.delay(notification.pk)
+        except Exception:  # broker down: do the work here rather than leave a stored payment unapplied
+            logger.warning("could not queue notification %s; processing inline", notification.pk, exc_info=True)
+            notification_process(notification=notification)
     return 200, {"status": "received", "id": notification.pk}
