@@ -14,6 +14,7 @@ __all__ = [
     "Purchase",
     "PaymentSession",
     "PaymentNotification",
+    "PurchaseReview",
 ]
 
 
@@ -212,3 +213,12 @@ class PaymentNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.gateway_ref} {self.raw_status}"
+
+
+class PurchaseReview(Purchase):
+    """The staff queue: purchases waiting for a review decision (an admin view of Purchase)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("purchase needing review")
+        verbose_name_plural = _("needs review queue")
