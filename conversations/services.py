@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 
-from . import rating
+from . import db, rating
 from .models import (
     Category,
     Conversation,
@@ -189,7 +189,8 @@ def _process_locked(events: list[WebhookEvent]) -> None:
         event.statuses_count = len(parsed.statuses)
         event.messages_count = parsed.inbound_messages
         event.phone_number_ids = ",".join(sorted(pnids))[:255]
-    WebhookEvent.objects.bulk_update(
+    db.bulk_update(
+        WebhookEvent,
         events,
         ["flags", "status", "error", "processed_at", "attempts", "statuses_count", "messages_count", "phone_number_ids"],
     )
@@ -238,6 +239,8 @@ _MERGE_FIELDS = [
     "billable",
     "pricing_rank",
     "errors",
+    "charge_key",
+    "updated_at",
 ]
 
 
@@ -276,7 +279,8 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
             where |= Q(phone_number_id=pnid, wamid__in=wamids)
         rows = list(MessageStatus.objects.select_for_update().filter(where).order_by("pk"))
 
-        changed = []
+        changed = {}
+        now = timezone.now()
         for row in rows:
             dirty = False
             for update in by_key.get((row.phone_number_id, row.wamid), ()):
@@ -285,11 +289,15 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
                 row.organization_id = numbers[row.phone_number_id].organization_id
                 dirty = True
             if dirty:
-                changed.append(row)
-        if changed:
-            MessageStatus.objects.bulk_update(changed, _MERGE_FIELDS, batch_size=1000)
+                row.updated_at = now
+                changed[row.pk] = row
 
-        _charge(rows, numbers, updates, result)
+        # Only messages that learnt something new can change what is charged.
+        counted = _charge(list(changed.values()), numbers, updates, result)
+        for row in counted:
+            row.updated_at = now
+            changed[row.pk] = row
+        db.bulk_update(MessageStatus, list(changed.values()), _MERGE_FIELDS)
     return result
 
 
@@ -327,7 +335,8 @@ def _merge(row: MessageStatus, update: rating.StatusUpdate) -> bool:
     return before != after
 
 
-def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) -> None:
+def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) -> list[MessageStatus]:
+    """Count the delivered messages among ``rows``; returns the rows whose ``charge_key`` changed."""
     waba_for = {u.phone_number_id[:64]: u.waba_id for u in updates}
     event_for = {(u.phone_number_id[:64], u.wamid): u.event_id for u in updates}
     candidates: dict[tuple[str, str, str], dict] = {}
@@ -347,10 +356,8 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
         found = candidates.get(key)
         if found is None or rated.opened_at < found["rating"].opened_at:
             candidates[key] = {"rating": rated, "row": row}
-    if counted_rows:
-        MessageStatus.objects.bulk_update(counted_rows, ["charge_key"], batch_size=1000)
     if not candidates:
-        return
+        return counted_rows
 
     book = rating.RateBook()
     new = []
@@ -383,6 +390,7 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
     }
     for waba_id, month in months:
         free_tier_settle(waba_id=waba_id, month=month)
+    return counted_rows
 
 
 def _conversation(rated: rating.Rating, row: MessageStatus, pnid, key, waba, number, book) -> Conversation:
@@ -447,7 +455,7 @@ def free_tier_settle(*, waba_id: str, month: date) -> int:
             if (conv.free_reason, conv.price) != (reason, price):
                 conv.free_reason, conv.price = reason, price
                 changed.append(conv)
-        Conversation.objects.bulk_update(changed, ["free_reason", "price"], batch_size=1000)
+        db.bulk_update(Conversation, changed, ["free_reason", "price"])
         return len(changed)
 
 
