@@ -34,10 +34,14 @@ def bulk_update(model: type[models.Model], objs: list, fields: list[str]) -> Non
             casts.append(f"%s::{_base_type(field)}[]")
             sets.append(f'"{field.column}" = v."{field.column}"')
     names = ", ".join(f'"{c}"' for c in [pk.column, *(f.column for f in columns)])
-    sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {", ".join(sets)} '
-        f"FROM unnest({', '.join(casts)}) AS v({names}) "
-        f'WHERE t."{pk.column}" = v."{pk.column}"'
+    # Only model metadata (table, column and type names) is interpolated; every value is a parameter.
+    sql = " ".join(
+        [
+            f'UPDATE "{meta.db_table}" AS t SET',
+            ", ".join(sets),
+            f"FROM unnest({', '.join(casts)}) AS v({names})",
+            f'WHERE t."{pk.column}" = v."{pk.column}"',
+        ]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
