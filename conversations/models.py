@@ -266,12 +266,14 @@ class Conversation(models.Model):
 
     @property
     def masked_customer(self) -> str:
-        return mask_number(self.customer)
+        return mask_number(self.customer, self.calling_code)
 
 
-def mask_number(number: str) -> str:
-    """``6281234567890`` → ``+62 812••••890``: enough to recognise a customer, not enough to call them."""
+def mask_number(number: str, calling_code: int | None = None) -> str:
+    """``6281234567890`` → ``+62 812•••••890``: enough to recognise a customer, not enough to call them."""
     digits = "".join(ch for ch in number if ch.isdigit())
     if len(digits) < 7:
-        return "•" * len(digits) if digits else ""
-    return f"+{digits[:2]} {digits[2:5]}{'•' * (len(digits) - 8)}{digits[-3:]}"
+        return "•" * len(digits)
+    code = str(calling_code) if calling_code and digits.startswith(str(calling_code)) else digits[:2]
+    national = digits[len(code) :]
+    return f"+{code} {national[:3]}{'•' * max(len(national) - 6, 2)}{national[-3:]}"
