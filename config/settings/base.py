@@ -151,6 +151,15 @@ SALDO_PERIODIC_TASKS["credit reminders"] = {
     "task": "credits.tasks.send_credit_reminders",
     "crontab": {"minute": "0", "hour": "9"},
 }
+# 01:00 Jakarta on the 1st: an hour's grace for Meta's last delivered webhooks of the month.
+SALDO_PERIODIC_TASKS["close conversation month"] = {
+    "task": "conversations.tasks.close_conversation_month",
+    "crontab": {"minute": "0", "hour": "1", "day_of_month": "1"},
+}
+SALDO_PERIODIC_TASKS["process waiting whatsapp webhooks"] = {
+    "task": "conversations.tasks.process_pending_webhook_events",
+    "every_minutes": 5,
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
