@@ -525,3 +525,48 @@ def previous_month(now: datetime | None = None) -> date:
     local = (now or timezone.now()).astimezone(rating.BILLING_TZ)
     year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
     return date(year, month, 1)
+
+
+def conversations_rerate(*, conversations, actor=None, reason: str = "rate card corrected") -> int:
+    """Staff action: rate conversations again with the cards now on file (the card in force when each
+    opened). Conversations already on a statement are never touched: a closed month stays as billed."""
+    from accounts.services import audit_record
+
+    book = rating.RateBook()
+    changed = []
+    with transaction.atomic():
+        rows = list(
+            Conversation.objects.select_for_update()
+            .filter(pk__in=[c.pk for c in conversations], statement__isnull=True)
+            .order_by("pk")
+        )
+        for conv in rows:
+            card = book.card_for(market=book.market_key(conv.country), category=conv.category, at=conv.opened_at)
+            rated_price = card.price if card else Decimal(0)
+            free_reason = conv.free_reason
+            if free_reason == FreeReason.NO_RATE and card is not None:
+                free_reason = ""
+            elif not free_reason and card is None:
+                free_reason = FreeReason.NO_RATE
+            price = Decimal(0) if free_reason else rated_price
+            if (conv.rate_card_id, conv.rated_price, conv.price, conv.free_reason) == (
+                card.pk if card else None, rated_price, price, free_reason
+            ):
+                continue
+            before = {"price": str(conv.price), "rate_card": conv.rate_card_id}
+            conv.rate_card, conv.rated_price, conv.price, conv.free_reason = card, rated_price, price, free_reason
+            conv.market = card.market if card else conv.market
+            conv.save(update_fields=["rate_card", "rated_price", "price", "free_reason", "market"])
+            audit_record(
+                action="conversation.rerate",
+                actor=actor,
+                organization=conv.organization,
+                target=conv,
+                before=before,
+                after={"price": str(conv.price), "rate_card": conv.rate_card_id},
+                reason=reason,
+            )
+            changed.append(conv)
+    for waba_id, month in {(c.waba_id, c.month) for c in changed if rating.in_free_tier_era(c.opened_at)}:
+        free_tier_settle(waba_id=waba_id, month=month)
+    return len(changed)

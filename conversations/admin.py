@@ -1,0 +1,236 @@
+"""Admin for WhatsApp: numbers (and the unknown ones Meta sent us), raw webhook events with a reprocess
+action, rated conversations (read-only), rate cards (editable until used) and monthly statements."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Conversation,
+    MessageStatus,
+    MonthlyStatement,
+    RateCard,
+    UnknownNumber,
+    WebhookEvent,
+    WhatsAppNumber,
+)
+from .services import conversations_rerate, statement_close, webhook_events_reprocess, whatsapp_number_add
+
+
+def _link(obj, label=None):
+    if obj is None:
+        return "—"
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+class WhatsAppNumberForm(forms.ModelForm):
+    class Meta:
+        model = WhatsAppNumber
+        fields = ["organization", "phone_number_id", "waba_id", "display_number"]
+
+
+@admin.register(WhatsAppNumber)
+class WhatsAppNumberAdmin(admin.ModelAdmin):
+    form = WhatsAppNumberForm
+    list_display = ["display_number", "phone_number_id", "waba_id", "organization_link", "created_at"]
+    search_fields = ["display_number", "phone_number_id", "waba_id", "organization__name", "organization__slug"]
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["phone_number_id", "organization"] if obj else []
+
+    @admin.display(description=_("organization"), ordering="organization__name")
+    def organization_link(self, obj):
+        return _link(obj.organization)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The same service as the command: traffic received while the number was unknown follows it.
+        saved = whatsapp_number_add(
+            organization=obj.organization,
+            phone_number_id=obj.phone_number_id,
+            waba_id=obj.waba_id,
+            display_number=obj.display_number,
+        )
+        obj.pk = saved.pk
+
+
+class ResolvedFilter(admin.SimpleListFilter):
+    title = _("resolved")
+    parameter_name = "resolved"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Not yet assigned")), ("yes", _("Assigned to an organization"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(UnknownNumber)
+class UnknownNumberAdmin(admin.ModelAdmin):
+    """Numbers Meta sends traffic for that no organization owns: add them as a WhatsApp number to assign."""
+
+    list_display = ["phone_number_id", "display_number", "waba_id", "statuses_seen", "first_seen_at",
+                    "last_seen_at", "resolved_at", "add_link"]  # fmt: skip
+    list_filter = [ResolvedFilter]
+    search_fields = ["phone_number_id", "display_number", "waba_id"]
+    readonly_fields = [f.name for f in UnknownNumber._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("assign"))
+    def add_link(self, obj):
+        if obj.resolved_at:
+            return "—"
+        url = reverse("admin:conversations_whatsappnumber_add")
+        return format_html(
+            '<a href="{}?phone_number_id={}&waba_id={}&display_number={}">{}</a>',
+            url, obj.phone_number_id, obj.waba_id, obj.display_number, _("Add to an organization"),
+        )  # fmt: skip
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "received_at", "status", "statuses_count", "messages_count", "phone_number_ids",
+                    "short_flags", "attempts"]  # fmt: skip
+    list_filter = ["status", "received_at"]
+    search_fields = ["body_sha256", "phone_number_ids", "body"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    actions = ["reprocess"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("warnings"))
+    def short_flags(self, obj):
+        text = "; ".join(obj.flags or [])
+        return (text[:120] + "…") if len(text) > 120 else text
+
+    @admin.action(description=_("Process again (idempotent)"))
+    def reprocess(self, request, queryset):
+        count = webhook_events_reprocess(events=list(queryset))
+        self.message_user(request, _("%(n)d event(s) processed again.") % {"n": count}, messages.SUCCESS)
+
+
+class ClosedFilter(admin.SimpleListFilter):
+    title = _("statement")
+    parameter_name = "closed"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Open month (estimate)")), ("closed", _("On a statement"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(statement__isnull=True)
+        if self.value() == "closed":
+            return queryset.filter(statement__isnull=False)
+        return queryset
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["opened_at", "organization", "pricing_model", "category", "masked_customer", "country",
+                    "market", "price", "free_reason", "meta_billable", "statement_link"]  # fmt: skip
+    list_filter = ["pricing_model", "category", "market", "free_reason", "month", ClosedFilter,
+                   ("organization", admin.RelatedOnlyFieldListFilter)]  # fmt: skip
+    search_fields = ["key", "message_id", "phone_number_id", "waba_id", "organization__name"]
+    list_select_related = ["organization", "statement"]
+    readonly_fields = [f.name for f in Conversation._meta.fields]
+    date_hierarchy = "opened_at"
+    actions = ["rerate"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("statement"))
+    def statement_link(self, obj):
+        return _link(obj.statement) if obj.statement_id else _("open")
+
+    @admin.action(description=_("Rate again with the current cards (open months only)"))
+    def rerate(self, request, queryset):
+        count = conversations_rerate(conversations=list(queryset), actor=request.user, reason="admin re-rate")
+        self.message_user(request, _("%(n)d conversation(s) re-rated; closed months are never re-rated.") % {"n": count})
+
+
+@admin.register(MessageStatus)
+class MessageStatusAdmin(admin.ModelAdmin):
+    list_display = ["wamid", "phone_number_id", "organization", "sent_at", "delivered_at", "read_at", "failed_at",
+                    "pricing_model", "pricing_category", "pricing_type", "charge_key"]  # fmt: skip
+    list_filter = ["pricing_model", "pricing_category", "pricing_type"]
+    search_fields = ["wamid", "conversation_id", "phone_number_id"]
+    readonly_fields = [f.name for f in MessageStatus._meta.fields]
+    list_select_related = ["organization"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RateCard)
+class RateCardAdmin(admin.ModelAdmin):
+    """Rates change by adding a card with a later effective date. A card that already rated conversations
+    is frozen, so history keeps the price it was billed at."""
+
+    list_display = ["market", "category", "price", "currency", "effective_from", "note"]
+    list_filter = ["market", "category"]
+    search_fields = ["market", "note"]
+    ordering = ["market", "category", "-effective_from"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and Conversation.objects.filter(rate_card=obj).exists():
+            return ["market", "category", "price", "effective_from"]
+        return []
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and Conversation.objects.filter(rate_card=obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(MonthlyStatement)
+class MonthlyStatementAdmin(admin.ModelAdmin):
+    list_display = ["month", "organization", "conversations_count", "total_amount", "invoice_link", "closed_at"]
+    list_filter = ["month"]
+    search_fields = ["organization__name", "organization__slug"]
+    list_select_related = ["organization"]
+    readonly_fields = [f.name for f in MonthlyStatement._meta.fields]
+    actions = ["close_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("invoice"))
+    def invoice_link(self, obj):
+        if not obj.invoice_id:
+            return "—"
+        url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
+        return format_html('<a href="{}">{}</a>', url, _("invoice"))
+
+    @admin.action(description=_("Finish closing (idempotent)"))
+    def close_again(self, request, queryset):
+        for statement in queryset.select_related("organization"):
+            statement_close(organization=statement.organization, month=statement.month)
+        self.message_user(request, _("Done."))
