@@ -1,6 +1,17 @@
+import importlib
+
 import pytest
+from django.apps import apps
 
 from conversations.services import whatsapp_number_add
+
+
+@pytest.fixture(autouse=True)
+def rate_cards(db):
+    """The seeded rate cards (a data migration). A transactional test anywhere in the suite flushes the
+    database, so seed them again when they are gone."""
+    seed = importlib.import_module("conversations.migrations.0002_seed_rate_cards").seed
+    seed(apps, None)
 
 
 @pytest.fixture
