@@ -80,10 +80,61 @@ def webhook_event_store(*, body: bytes) -> tuple[WebhookEvent, bool]:
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(body_sha256=digest, body=text)
-            transaction.on_commit(lambda: process_webhook_event.delay(event.pk))
+            transaction.on_commit(lambda: _schedule_processing(event.pk))
     except IntegrityError:
         return WebhookEvent.objects.get(body_sha256=digest), False
     return event, True
+
+
+# While a processing task is queued or running, new deliveries need no task of their own: the task drains
+# everything waiting (see ``events_drain``). Under a flood this turns thousands of tasks into a few batches.
+DRAIN_FLAG = "conversations:webhook-drain-scheduled"
+DRAIN_FLAG_TTL = 60  # a lost task only delays processing this long (the 5-minute sweep is the backstop)
+
+
+def _schedule_processing(event_id: int) -> None:
+    from django.core.cache import cache
+
+    from .tasks import process_webhook_event
+
+    if not _shared_cache():
+        process_webhook_event.delay(event_id)
+        return
+    try:
+        scheduled = not cache.add(DRAIN_FLAG, event_id, timeout=DRAIN_FLAG_TTL)
+    except Exception:  # noqa: BLE001 - no cache: one task per delivery is still correct
+        logger.warning("cache unavailable; queueing one task per WhatsApp delivery", exc_info=True)
+        scheduled = False
+    if not scheduled:
+        process_webhook_event.delay(event_id)
+
+
+def _shared_cache() -> bool:
+    """The flag only works in a cache the web processes and the workers share (Redis in production)."""
+    from django.conf import settings
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return not backend.endswith(("LocMemCache", "DummyCache"))
+
+
+def events_drain(*, first_event_id: int | None = None, max_batches: int = 200) -> int:
+    """The processing task: clear the "scheduled" flag, then process until nothing waits. Clearing first
+    means a delivery stored after our last look finds the flag gone and queues a new task."""
+    from django.core.cache import cache
+
+    total = 0
+    if first_event_id is not None:
+        total += events_process(event_ids=[first_event_id])
+    for _ in range(max_batches):
+        try:
+            cache.delete(DRAIN_FLAG)
+        except Exception:  # noqa: BLE001
+            logger.warning("cache unavailable while draining WhatsApp deliveries", exc_info=True)
+        done = events_process()
+        total += done
+        if done == 0:
+            break
+    return total
 
 
 def events_process(*, event_ids: list[int] | None = None, limit: int = BATCH_SIZE, retry: bool = False) -> int:

@@ -9,10 +9,9 @@ def process_webhook_event(event_id: int) -> int:
 
     Under load most of these find their event already taken by an earlier batch and return at once.
     """
-    from .services import events_process
+    from .services import events_drain
 
-    done = events_process(event_ids=[event_id])
-    return done + events_process()
+    return events_drain(first_event_id=event_id)
 
 
 @shared_task(name="conversations.tasks.process_pending_webhook_events")

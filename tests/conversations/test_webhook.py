@@ -139,3 +139,25 @@ def test_a_processing_crash_is_recorded_on_the_event_not_a_500(client, number, m
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.FAILED
     assert "rating exploded" in event.error
+
+
+def test_under_load_deliveries_share_one_queued_drain(client, number, settings, monkeypatch):
+    from django.core.cache import cache
+
+    from conversations import services, tasks
+    from conversations.models import Conversation
+
+    from .helpers import status_payload
+
+    monkeypatch.setattr(services, "_shared_cache", lambda: True)
+    queued = []
+    monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: queued.append(event_id))
+    cache.delete(services.DRAIN_FLAG)
+    for i in range(5):
+        post(client, status_payload(wamid=f"w{i}", status="delivered", timestamp=1754073919, category="marketing",
+                                    pricing_model="PMP", pricing_type="regular"))
+    assert len(queued) == 1  # one task for five deliveries
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).count() == 5
+    assert services.events_drain(first_event_id=queued[0]) == 5
+    assert Conversation.objects.count() == 5
+    assert cache.get(services.DRAIN_FLAG) is None  # the next delivery queues a task again
