@@ -73,7 +73,6 @@ def whatsapp_number_add(
 def webhook_event_store(*, body: bytes) -> tuple[WebhookEvent, bool]:
     """Store one verified delivery raw, once: a retry of the same body returns the stored event.
     Processing is queued when the transaction commits."""
-    from .tasks import process_webhook_event
 
     digest = hashlib.sha256(body).hexdigest()
     text = body.decode("utf-8", errors="backslashreplace")
