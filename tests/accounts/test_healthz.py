@@ -16,8 +16,10 @@ def test_it_reports_healthy_database_and_broker(client):
 
 @pytest.mark.django_db
 def test_it_answers_503_when_the_broker_is_down(client, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(app.conf, "broker_write_url", None, raising=False)
+    from kombu import Connection
+
+    # Nothing listens on port 1: the broker is unreachable.
+    monkeypatch.setattr(app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"].startswith("error")
