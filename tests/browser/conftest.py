@@ -51,10 +51,14 @@ def page(browser, live_server):
 
 
 @pytest.fixture
-def screenshot():
+def screenshot(tmp_path):
+    """Screenshots land in docs/screenshots/ only when SALDO_SCREENSHOTS=1 (refreshing the docs on purpose);
+    otherwise in a temporary folder, so a test run leaves the work tree clean."""
+    folder = SCREENSHOTS if os.environ.get("SALDO_SCREENSHOTS") == "1" else tmp_path
+
     def take(page, name: str, full_page: bool = True):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
     return take
 
