@@ -1,8 +1,8 @@
-import os
 
 """Invoice PDFs: the text a reader (and a tax office) needs, no fetches outside static/, regeneration."""
 
 import io
+import os
 import shutil
 import subprocess
 from datetime import datetime
