@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -70,19 +70,31 @@ def whatsapp_number_add(
 # --- Webhook deliveries -----------------------------------------------------------------------------
 
 
-def webhook_event_store(*, body: bytes) -> tuple[WebhookEvent, bool]:
-    """Store one verified delivery raw, once: a retry of the same body returns the stored event.
-    Processing is queued when the transaction commits."""
+def webhook_event_store(*, body: bytes) -> tuple[int, bool]:
+    """Store one verified delivery raw, once, and queue its processing; returns ``(event id, created)``.
 
+    A retry of the same body (Meta retries for days) hits the unique ``body_sha256`` and stores nothing.
+    This is the hot path of ingestion: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` statement, committed
+    on its own, then the task is queued (the row is committed before any worker can look for it).
+    """
     digest = hashlib.sha256(body).hexdigest()
     text = body.decode("utf-8", errors="backslashreplace")
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(body_sha256=digest, body=text)
-            transaction.on_commit(lambda: _schedule_processing(event.pk))
-    except IntegrityError:
-        return WebhookEvent.objects.get(body_sha256=digest), False
-    return event, True
+    table = WebhookEvent._meta.db_table
+    now = timezone.now()
+    # One statement: in autocommit mode it commits by itself, and on_commit then runs at once.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" (body_sha256, body, received_at, status, attempts, statuses_count, '  # noqa: S608
+            "messages_count, flags, error, phone_number_ids) VALUES (%s, %s, %s, %s, 0, 0, 0, '[]', '', '') "
+            "ON CONFLICT (body_sha256) DO NOTHING RETURNING id",
+            [digest, text, now, WebhookEvent.Status.RECEIVED],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return WebhookEvent.objects.values_list("pk", flat=True).get(body_sha256=digest), False
+    event_id = row[0]
+    transaction.on_commit(lambda: _schedule_processing(event_id))
+    return event_id, True
 
 
 # While a processing task is queued or running, new deliveries need no task of their own: the task drains
@@ -92,41 +104,54 @@ DRAIN_FLAG_TTL = 60  # a lost task only delays processing this long (the 5-minut
 
 
 def _schedule_processing(event_id: int) -> None:
-    from django.core.cache import cache
-
     from .tasks import process_webhook_event
 
-    if not _shared_cache():
+    client = _flag_client()
+    if client is None:
         process_webhook_event.delay(event_id)
         return
     try:
-        scheduled = not cache.add(DRAIN_FLAG, event_id, timeout=DRAIN_FLAG_TTL)
-    except Exception:  # noqa: BLE001 - no cache: one task per delivery is still correct
-        logger.warning("cache unavailable; queueing one task per WhatsApp delivery", exc_info=True)
+        scheduled = not client.set(DRAIN_FLAG, event_id, nx=True, ex=DRAIN_FLAG_TTL)
+    except Exception:  # noqa: BLE001 - Redis down: one task per delivery is still correct
+        logger.warning("Redis unavailable; queueing one task per WhatsApp delivery", exc_info=True)
         scheduled = False
     if not scheduled:
         process_webhook_event.delay(event_id)
 
 
-def _shared_cache() -> bool:
-    """The flag only works in a cache the web processes and the workers share (Redis in production)."""
+_flag_clients: dict = {}
+
+
+def _flag_client():
+    """A Redis client for the flag, when the cache is Redis (shared by web processes and workers, as in
+    production); ``None`` otherwise (tests, ``make run``): then every delivery queues its own task.
+    Built once per process: Django's cache makes a new client object on every call, which costs more CPU
+    than the rest of the request."""
     from django.conf import settings
 
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    return not backend.endswith(("LocMemCache", "DummyCache"))
+    cache = settings.CACHES.get("default", {})
+    if not cache.get("BACKEND", "").endswith("RedisCache"):
+        return None
+    location = cache.get("LOCATION")
+    location = location[0] if isinstance(location, (list, tuple)) else location
+    if location not in _flag_clients:
+        import redis
+
+        _flag_clients[location] = redis.Redis.from_url(location, socket_timeout=2)
+    return _flag_clients[location]
 
 
 def events_drain(*, first_event_id: int | None = None, max_batches: int = 200) -> int:
     """The processing task: clear the "scheduled" flag, then process until nothing waits. Clearing first
     means a delivery stored after our last look finds the flag gone and queues a new task."""
-    from django.core.cache import cache
-
     total = 0
     if first_event_id is not None:
         total += events_process(event_ids=[first_event_id])
+    client = _flag_client()
     for _ in range(max_batches):
         try:
-            cache.delete(DRAIN_FLAG)
+            if client is not None:
+                client.delete(DRAIN_FLAG)
         except Exception:  # noqa: BLE001
             logger.warning("cache unavailable while draining WhatsApp deliveries", exc_info=True)
         done = events_process()

@@ -41,8 +41,8 @@ def whatsapp_webhook(request):
     if not signature_valid(body, header, settings.WHATSAPP_APP_SECRET):
         logger.warning("WhatsApp webhook with a bad signature refused")
         return JsonResponse({"error": "bad_signature"}, status=403)
-    event, created = webhook_event_store(body=body)
-    return JsonResponse({"status": "accepted" if created else "duplicate", "event": event.pk})
+    event_id, created = webhook_event_store(body=body)
+    return JsonResponse({"status": "accepted" if created else "duplicate", "event": event_id})
 
 
 def _verify_subscription(request):

@@ -141,18 +141,27 @@ def test_a_processing_crash_is_recorded_on_the_event_not_a_500(client, number, m
     assert "rating exploded" in event.error
 
 
-def test_under_load_deliveries_share_one_queued_drain(client, number, settings, monkeypatch):
-    from django.core.cache import cache
-
+def test_under_load_deliveries_share_one_queued_drain(client, number, monkeypatch):
     from conversations import services, tasks
     from conversations.models import Conversation
 
     from .helpers import status_payload
 
-    monkeypatch.setattr(services, "_shared_cache", lambda: True)
+    flags = {}
+
+    class FakeRedis:
+        def set(self, key, value, nx, ex):
+            if key in flags:
+                return None
+            flags[key] = value
+            return True
+
+        def delete(self, key):
+            flags.pop(key, None)
+
+    monkeypatch.setattr(services, "_flag_client", lambda: FakeRedis())
     queued = []
     monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: queued.append(event_id))
-    cache.delete(services.DRAIN_FLAG)
     for i in range(5):
         post(client, status_payload(wamid=f"w{i}", status="delivered", timestamp=1754073919, category="marketing",
                                     pricing_model="PMP", pricing_type="regular"))
@@ -160,4 +169,13 @@ def test_under_load_deliveries_share_one_queued_drain(client, number, settings, 
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).count() == 5
     assert services.events_drain(first_event_id=queued[0]) == 5
     assert Conversation.objects.count() == 5
-    assert cache.get(services.DRAIN_FLAG) is None  # the next delivery queues a task again
+    assert flags == {}  # the next delivery queues a task again
+
+
+def test_without_a_shared_cache_every_delivery_queues_its_task(settings):
+    from conversations import services
+
+    assert services._flag_client() is None
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/4"}}
+    assert services._flag_client() is not None
