@@ -96,6 +96,38 @@ def bodies(n: int, path: Path) -> None:
             out.write(f"{sig}\t{body}\n")
 
 
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(parent: int) -> float:
+    """CPU seconds of a process and its children (gunicorn's master and workers)."""
+    pids = [parent]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            pids.append(int(stat.parent.name))
+    return sum(_proc_cpu(pid) for pid in pids)
+
+
+def cpu_seconds_of(name: str) -> float:
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                total += _proc_cpu(int(comm.parent.name))
+        except OSError:
+            continue
+    return total
+
+
 def wait_up(url: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -165,6 +197,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max-deliveries", type=int, default=60_000)
@@ -197,8 +230,8 @@ def main() -> None:
             dst.write(f"{sig}\t{body}\n")
 
     gunicorn = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "config.wsgi:application", "-w", str(args.workers), "-k", "gthread",
-         "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning",
+        [str(Path(PY).parent / "gunicorn"), "config.wsgi:application", "-w", str(args.workers), "-k",
+         args.worker_class, "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning",
          "--keep-alive", "30"],
         cwd=ROOT, env=env,
     )
@@ -209,8 +242,10 @@ def main() -> None:
         sh(*wrk_cmd[:1], "-d2s", *wrk_cmd[1:], "--", str(warm), "2", capture=True)
         with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM conversations_webhookevent").fetchone()[0]
+        cpu_before = cpu_seconds(gunicorn.pid), cpu_seconds_of("postgres"), cpu_seconds_of("redis-server")
         out = sh(*wrk_cmd[:1], f"-d{args.seconds}s", *wrk_cmd[1:], "--", str(data), "2", capture=True).stdout
         result = parse_wrk(out)
+        cpu_after = cpu_seconds(gunicorn.pid), cpu_seconds_of("postgres"), cpu_seconds_of("redis-server")
         with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
             after = conn.execute("SELECT count(*) FROM conversations_webhookevent").fetchone()[0]
     finally:
@@ -222,6 +257,11 @@ def main() -> None:
           f"p99 {result['p99']}, non-2xx {result['non2xx']}, socket errors {result['errors']}")
     print(f"   stored (verified, unique, queued): {stored} deliveries = {stored / args.seconds:.0f} deliveries/s"
           + ("  [bodies ran out: raise --max-deliveries]" if result["requests"] > args.max_deliveries else ""))
+    cpu = [b - a for a, b in zip(cpu_before, cpu_after, strict=True)]
+    n = max(result["requests"], 1)
+    print(f"   CPU per request: gunicorn {cpu[0] / n * 1000:.2f} ms, PostgreSQL {cpu[1] / n * 1000:.2f} ms, "
+          f"Redis {cpu[2] / n * 1000:.2f} ms; CPU used {sum(cpu) / args.seconds:.2f} of 2 cores "
+          f"(the rest: wrk and whatever else runs on the machine)")
     print(f"   load average after: {os.getloadavg()}")
 
     # Throw away the coalesced tasks: no worker ran, the rating is measured below on the same backlog.

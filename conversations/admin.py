@@ -38,7 +38,6 @@ class WhatsAppNumberAdmin(admin.ModelAdmin):
     list_display = ["display_number", "phone_number_id", "waba_id", "organization_link", "created_at"]
     search_fields = ["display_number", "phone_number_id", "waba_id", "organization__name", "organization__slug"]
     list_select_related = ["organization"]
-    autocomplete_fields = ["organization"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["phone_number_id", "organization"] if obj else []
