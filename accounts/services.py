@@ -147,3 +147,24 @@ def audit_record(
         after=after or {},
         reason=reason,
     )
+
+
+@transaction.atomic
+def organization_api_access_set(*, organization: Organization, suspended: bool, actor: User, reason: str) -> Organization:
+    """Staff suspend or restore an organization's API access (keys answer 403 while suspended). A reason is
+    required and the change is audited in the same transaction; setting the current state changes nothing."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError(_("A reason is required."))
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.api_suspended == suspended:
+        return organization
+    before = {"api_suspended": organization.api_suspended}
+    organization.api_suspended = suspended
+    organization.save(update_fields=["api_suspended"])
+    audit_record(
+        action="organization.api_suspend" if suspended else "organization.api_restore",
+        actor=actor, organization=organization, target=organization,
+        before=before, after={"api_suspended": suspended}, reason=reason,
+    )
+    return organization

@@ -4,10 +4,12 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
+from config import console
 
 admin.site.site_header = "Saldo admin"
 admin.site.site_title = "Saldo admin"
 admin.site.index_title = "Back office"
+console.install(admin.site)  # the staff home: figures, chart, review queues
 
 api_v1 = [
     path("", include("accounts.api_urls")),

@@ -122,13 +122,16 @@ def _review_action(service, title: str):
     return action
 
 
-approve_and_credit = admin.action(description=_("Approve and credit"))(
+# Decisions move money: they need the change permission (Finance), not just view (Support).
+approve_and_credit = admin.action(description=_("Approve and credit"), permissions=["change"])(
     _review_action(purchase_review_approve, _("Approve and credit"))
 )
-refund_note = admin.action(description=_("Record a refund to the payer"))(
+refund_note = admin.action(description=_("Record a refund to the payer"), permissions=["change"])(
     _review_action(purchase_review_refund, _("Record a refund to the payer"))
 )
-dismiss = admin.action(description=_("Dismiss (no change)"))(_review_action(purchase_review_dismiss, _("Dismiss")))
+dismiss = admin.action(description=_("Dismiss (no change)"), permissions=["change"])(
+    _review_action(purchase_review_dismiss, _("Dismiss"))
+)
 
 
 @admin.register(Purchase)
@@ -238,11 +241,25 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Reprocess (confirm with the gateway and apply again)"))
+    @admin.action(description=_("Reprocess (confirm with the gateway and apply again)"), permissions=["change"])
     def reprocess(self, request, queryset):
+        from django.db import transaction
+
+        from accounts.services import audit_record
+
         outcome: dict[str, int] = {}
-        for notification in queryset:
-            status = notification_process(notification=notification).status
+        for notification in queryset.select_related("purchase__organization"):
+            before = {"status": notification.status, "error": notification.error}
+            done = notification_process(notification=notification)
+            status = done.status
             outcome[status] = outcome.get(status, 0) + 1
+            with transaction.atomic():
+                # Who ran it, what the notification said before and after (processing is idempotent).
+                audit_record(
+                    action="payment_notification.reprocess", actor=request.user,
+                    organization=done.purchase.organization if done.purchase_id else None,
+                    target=done, before=before, after={"status": status, "error": done.error},
+                    reason=_("Reprocessed from the admin"),
+                )
         summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items()))
         self.message_user(request, _("Reprocessed: %(summary)s.") % {"summary": summary})

@@ -88,6 +88,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="invoice_org_created_idx"),
             models.Index(fields=["status", "issued_at"], name="invoice_status_issued_idx"),
+            # Revenue per period for the staff console.
+            models.Index(fields=["paid_at"], condition=Q(status="paid"), name="invoice_paid_at_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,3 +2,4 @@
 
 from .invoices import *  # noqa: F403
 from .purchases import *  # noqa: F403
+from .staff import *  # noqa: F403

@@ -1,0 +1,179 @@
+"""The staff console's home: the admin index with the business's figures on top.
+
+Every figure comes from an app's selector and is computed in the database (aggregates, never a loop over
+rows). A tile is shown, and its query run, only when the user may view the changelist it links to, so
+Support never sees revenue and nobody pays for figures they cannot open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.contrib.admin import AdminSite
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.templatetags.money import format_rupiah
+
+CHART_DAYS = 90
+
+
+@dataclass
+class Tile:
+    label: str
+    value: str
+    url: str
+    hint: str = ""
+    alert: bool = False
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _changelist(name: str, **params) -> str:
+    url = reverse(f"admin:{name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _can(user, perm: str) -> bool:
+    return user.is_active and user.is_staff and user.has_perm(perm)
+
+
+def whatsapp_summary() -> dict:
+    """WhatsApp work waiting for staff: failed webhook deliveries and numbers no organization owns."""
+    from conversations.models import UnknownNumber, WebhookEvent
+
+    return {
+        "failed_events": WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count(),
+        "unknown_numbers": UnknownNumber.objects.filter(resolved_at__isnull=True).count(),
+    }
+
+
+def home_tiles(user, *, now: datetime | None = None) -> dict:
+    """The KPI tiles a user may see, grouped: money, credits, work queues."""
+    now = now or timezone.now()
+    groups: dict[str, list[Tile]] = {"money": [], "credits": [], "queues": []}
+    local_today = timezone.localdate(now)
+    today, month_start = local_today.isoformat(), local_today.replace(day=1).isoformat()
+
+    if _can(user, "billing.view_invoice"):
+        from billing.selectors import staff_summary as billing_summary
+
+        money = billing_summary(now=now)
+        paid = {"status__exact": "paid"}
+        groups["money"] += [
+            Tile(_("Revenue today"), format_rupiah(money["revenue_today"]),
+                 _changelist("billing_invoice", **paid, paid_at__date__gte=today),
+                 _("%(net)s before PPN · %(n)s paid") % {"net": format_rupiah(money["revenue_today_net"]),
+                                                          "n": money["paid_invoices_today"]}),
+            Tile(_("Revenue this month"), format_rupiah(money["revenue_month"]),
+                 _changelist("billing_invoice", **paid, paid_at__date__gte=month_start),
+                 _("%(net)s before PPN · %(n)s paid") % {"net": format_rupiah(money["revenue_month_net"]),
+                                                          "n": money["paid_invoices_month"]}),
+        ]
+    else:
+        money = None
+
+    if _can(user, "credits.view_ledgerentry"):
+        from credits.selectors import staff_summary as credits_summary
+
+        credits = credits_summary(now=now)
+
+        def ledger_tile(label, key, kind):
+            return Tile(label, _thousands(credits[f"{key}_month"]),
+                        _changelist("credits_ledgerentry", kind__exact=kind, created_at__date__gte=month_start),
+                        _("this month · %(n)s today") % {"n": _thousands(credits[f"{key}_today"])})
+
+        groups["credits"] += [
+            ledger_tile(_("Credits sold"), "sold", "purchase"),
+            ledger_tile(_("Credits consumed"), "consumed", "usage"),
+            ledger_tile(_("Credits expired"), "expired", "expiry"),
+            ledger_tile(_("Bonus credits granted"), "granted", "grant"),
+        ]
+        if _can(user, "credits.view_creditlot"):
+            week_end = (local_today + timedelta(days=7)).isoformat()
+            groups["credits"].append(
+                Tile(_("Lots expiring this week"), _thousands(credits["expiring_week_lots"]),
+                     _changelist("credits_creditlot", remaining__gt=0, expires_at__date__gte=today,
+                                 expires_at__date__lte=week_end),
+                     _("%(n)s credits left on them") % {"n": _thousands(credits["expiring_week_credits"])}))
+        if _can(user, "credits.view_creditbalance"):
+            since = (local_today - timedelta(days=30)).isoformat()
+            groups["credits"].append(
+                Tile(_("Active organizations"), _thousands(credits["active_organizations"]),
+                     _changelist("credits_creditbalance", updated_at__date__gte=since),
+                     _("balance moved in the last 30 days")))
+
+    if money is not None or _can(user, "billing.view_purchase"):
+        from billing.selectors import staff_summary as billing_summary
+
+        money = money or billing_summary(now=now)
+        if _can(user, "billing.view_purchasereview"):
+            groups["queues"].append(Tile(_("Needs review"), _thousands(money["needs_review"]),
+                                         _changelist("billing_purchasereview"), _("payments waiting for a decision"),
+                                         alert=money["needs_review"] > 0))
+        if _can(user, "billing.view_paymentsession"):
+            groups["queues"].append(Tile(_("Pending payment sessions"), _thousands(money["pending_sessions"]),
+                                         _changelist("billing_paymentsession", status__exact="pending"),
+                                         _("open for payment now")))
+        if _can(user, "billing.view_paymentnotification"):
+            groups["queues"].append(Tile(_("Failed payment webhooks"), _thousands(money["failed_notifications"]),
+                                         _changelist("billing_paymentnotification", status__exact="failed"),
+                                         _("reprocess from the list"), alert=money["failed_notifications"] > 0))
+
+    can_events = _can(user, "conversations.view_webhookevent")
+    can_unknown = _can(user, "conversations.view_unknownnumber")
+    if can_events or can_unknown:
+        wa = whatsapp_summary()
+        if can_events:
+            groups["queues"].append(Tile(_("Failed WhatsApp webhooks"), _thousands(wa["failed_events"]),
+                                         _changelist("conversations_webhookevent", status__exact="failed"),
+                                         _("process again from the list"), alert=wa["failed_events"] > 0))
+        if can_unknown:
+            groups["queues"].append(Tile(_("Unknown WhatsApp numbers"), _thousands(wa["unknown_numbers"]),
+                                         _changelist("conversations_unknownnumber", resolved="no"),
+                                         _("assign them to an organization"), alert=wa["unknown_numbers"] > 0))
+    return groups
+
+
+def home_chart(user, *, days: int = CHART_DAYS, now: datetime | None = None) -> dict | None:
+    """Revenue (Rp, with PPN) and credits consumed per day, for the series the user may see."""
+    now = now or timezone.now()
+    chart: dict = {}
+    if _can(user, "billing.view_invoice"):
+        from billing.selectors import staff_revenue_per_day
+
+        revenue = staff_revenue_per_day(days=days, now=now)
+        chart["labels"] = [row["day"].isoformat() for row in revenue]
+        chart["revenue"] = [row["total"] for row in revenue]
+    if _can(user, "credits.view_ledgerentry"):
+        from credits.selectors import staff_consumption_per_day
+
+        usage = staff_consumption_per_day(days=days, now=now)
+        chart["labels"] = [row["day"].isoformat() for row in usage]
+        chart["consumed"] = [row["credits"] for row in usage]
+    return chart or None
+
+
+def home_context(request) -> dict:
+    tiles = home_tiles(request.user)
+    labels = {"money": _("Money"), "credits": _("Credits"), "queues": _("Needs attention")}
+    return {
+        "kpi_groups": [(labels[key], items) for key, items in tiles.items() if items],
+        "kpi_chart": home_chart(request.user),
+        "kpi_chart_days": CHART_DAYS,
+    }
+
+
+def install(site: AdminSite) -> None:
+    """Put the figures into ``site``'s index page. Call before ``site.urls`` is read."""
+    original = site.index
+
+    def index(request, extra_context=None):
+        return original(request, extra_context={**home_context(request), **(extra_context or {})})
+
+    site.index = index
