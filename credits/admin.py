@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -44,8 +46,25 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
     readonly_fields = ["organization", "balance", "spendable", "updated_at", "low_balance_notified_at", "links"]
     change_list_template = "credits/admin/balance_change_list.html"
 
-    @admin.display(description=_("spendable balance"))
+    def get_queryset(self, request):
+        # The spendable balance in the same query (balance row minus expired-unswept lots), not one per row.
+        stale = (
+            CreditLot.objects.filter(
+                organization_id=OuterRef("organization_id"), remaining__gt=0, expires_at__lte=timezone.now()
+            )
+            .order_by()
+            .values("organization_id")
+            .annotate(n=Sum("remaining"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(
+            _spendable=F("balance") - Coalesce(Subquery(stale, output_field=IntegerField()), Value(0))
+        )
+
+    @admin.display(description=_("spendable balance"), ordering="_spendable")
     def spendable(self, obj):
+        if hasattr(obj, "_spendable"):
+            return obj._spendable
         return balance_for(obj.organization)
 
     @admin.display(description=_("history"))
