@@ -335,16 +335,18 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
         by_key[(update.phone_number_id[:64], update.wamid)].append(update)
 
     with transaction.atomic():
-        MessageStatus.objects.bulk_create(
+        now = timezone.now()
+        db.bulk_insert_ignore_conflicts(
+            MessageStatus,
             [
                 MessageStatus(
                     phone_number_id=pnid,
                     wamid=wamid,
                     organization_id=numbers[pnid].organization_id if pnid in numbers else None,
+                    updated_at=now,
                 )
                 for pnid, wamid in by_key
             ],
-            ignore_conflicts=True,
         )
         wamids_by_number: dict[str, list[str]] = defaultdict(list)
         for pnid, wamid in by_key:
@@ -355,7 +357,6 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
         rows = list(MessageStatus.objects.select_for_update().filter(where).order_by("pk"))
 
         changed = {}
-        now = timezone.now()
         for row in rows:
             dirty = False
             for update in by_key.get((row.phone_number_id, row.wamid), ()):
@@ -440,7 +441,7 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
         number = numbers.get(pnid)
         waba = number.waba_id if number else waba_for.get(pnid, "")
         new.append(_conversation(item["rating"], item["row"], pnid, key, waba[:64], number, book))
-    Conversation.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    db.bulk_insert_ignore_conflicts(Conversation, new)
 
     # A CBP conversation may have been opened by a message we only hear about now: keep the earliest.
     cbp_keys = [c for c in new if c.pricing_model == PricingModel.CBP]
