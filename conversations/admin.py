@@ -75,6 +75,21 @@ class ResolvedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssignNumberForm(forms.Form):
+    organization = forms.SlugField(label=_("Organization (slug)"))
+    reason = forms.CharField(label=_("Reason (kept in the audit log)"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+    def clean_organization(self):
+        # A slug, not a drop-down: there can be 100,000 organizations.
+        from accounts.models import Organization
+
+        try:
+            return Organization.objects.get(slug=self.cleaned_data["organization"])
+        except Organization.DoesNotExist:
+            raise forms.ValidationError(_("No organization with this slug."))
+
+
 @admin.register(UnknownNumber)
 class UnknownNumberAdmin(admin.ModelAdmin):
     """Numbers Meta sends traffic for that no organization owns: add them as a WhatsApp number to assign."""
@@ -87,6 +102,49 @@ class UnknownNumberAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    actions = ["assign_to_organization"]
+
+    def has_assign_permission(self, request):
+        return request.user.has_perm("conversations.add_whatsappnumber")
+
+    @admin.action(description=_("Assign to an organization (with a reason)"), permissions=["assign"])
+    def assign_to_organization(self, request, queryset):
+        """The review-queue action: the number joins the organization through the same service as the
+        command (its earlier traffic follows it), with an audit entry saying who and why."""
+        from django.db import transaction
+        from django.template.response import TemplateResponse
+
+        from accounts.services import audit_record
+
+        form = AssignNumberForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            org, reason = form.cleaned_data["organization"], form.cleaned_data["reason"]
+            for unknown in queryset.filter(resolved_at__isnull=True):
+                try:
+                    with transaction.atomic():
+                        number = whatsapp_number_add(
+                            organization=org, phone_number_id=unknown.phone_number_id, waba_id=unknown.waba_id,
+                            display_number=unknown.display_number or unknown.phone_number_id,
+                        )
+                        audit_record(
+                            action="whatsapp_number.assign", actor=request.user, organization=org, target=number,
+                            before={"unknown_number": unknown.phone_number_id}, after={"organization": org.slug},
+                            reason=reason,
+                        )
+                except ValueError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+            self.message_user(request, _("Assigned to %(org)s.") % {"org": org})
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Assign WhatsApp numbers to an organization"),
+            "numbers": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/conversations/unknown_number_assign.html", context)
 
     @admin.display(description=_("assign"))
     def add_link(self, obj):
@@ -121,9 +179,16 @@ class WebhookEventAdmin(admin.ModelAdmin):
         text = "; ".join(obj.flags or [])
         return (text[:120] + "…") if len(text) > 120 else text
 
-    @admin.action(description=_("Process again (idempotent)"))
+    @admin.action(description=_("Process again (idempotent)"), permissions=["change"])
     def reprocess(self, request, queryset):
-        count = webhook_events_reprocess(events=list(queryset))
+        from accounts.services import audit_record
+
+        events = list(queryset)
+        count = webhook_events_reprocess(events=events)
+        for event in events:  # who retried which delivery, and how it stood before
+            audit_record(action="whatsapp_event.reprocess", actor=request.user, target=event,
+                         before={"status": event.status, "error": event.error[:500]},
+                         reason=_("Processed again from the admin"))
         self.message_user(request, _("%(n)d event(s) processed again.") % {"n": count}, messages.SUCCESS)
 
 
