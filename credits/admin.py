@@ -4,6 +4,7 @@ here through the grant/adjust form, which writes an audit entry in the same tran
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.db import transaction
 from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -89,6 +90,10 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
             return redirect("admin:index")
         initial = {"organization": request.GET.get("organization")} if request.GET.get("organization") else {}
         form = CreditAdjustForm(request.POST or None, initial=initial)
+        # An id box with a lookup link, not a drop-down of every organization (there may be 100,000).
+        form.fields["organization"].widget = ForeignKeyRawIdWidget(
+            CreditLot._meta.get_field("organization").remote_field, self.admin_site
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             org = data["organization"]
@@ -127,6 +132,7 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
             "title": _("Grant or adjust credits"),
             "form": form,
             "opts": self.model._meta,
+            "media": self.media + form.media,
         }
         return TemplateResponse(request, "credits/admin/adjust.html", context)
 
@@ -134,7 +140,9 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
 @admin.register(CreditLot)
 class CreditLotAdmin(ReadOnlyAdmin):
     list_display = ["granted_at", "organization_link", "source", "credits", "remaining", "expires_at", "reference"]
-    list_filter = ["source", ("expired_at", admin.EmptyFieldListFilter), "organization"]
+    # No organization filter: its sidebar would list every organization. The organization page links here
+    # with ?organization__id__exact=<id>, and search finds an organization by name or slug.
+    list_filter = ["source", ("expired_at", admin.EmptyFieldListFilter)]
     search_fields = ["organization__name", "organization__slug", "reference", "reason"]
     list_select_related = ["organization", "created_by"]
     date_hierarchy = "granted_at"
@@ -148,7 +156,7 @@ class CreditLotAdmin(ReadOnlyAdmin):
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "organization_link", "kind", "delta", "balance_after", "reference", "created_by"]
-    list_filter = ["kind", "organization"]
+    list_filter = ["kind"]  # organizations: by search or from the organization page (see CreditLotAdmin)
     search_fields = ["organization__name", "organization__slug", "reference", "reason"]
     list_select_related = ["organization", "created_by"]
     date_hierarchy = "created_at"
@@ -162,7 +170,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 @admin.register(MessageUsage)
 class MessageUsageAdmin(ReadOnlyAdmin):
     list_display = ["charged_at", "organization_link", "message_id", "direction", "occurred_at", "balance_after"]
-    list_filter = ["direction", "organization"]
+    list_filter = ["direction"]
     search_fields = ["message_id"]
     list_select_related = ["organization"]
     date_hierarchy = "charged_at"

@@ -123,3 +123,20 @@ def test_the_invoice_export_streams(client, staff, busy_org):
     response = client.post("/admin/billing/invoice/", {"action": "export_csv", "_selected_action": ids})
     data = rows(response)
     assert data[0][13:16] == ["Subtotal (DPP)", "PPN", "Total"] and len(data) == 2
+
+
+def test_the_grant_form_preselects_the_organization_without_listing_them_all(client, staff, busy_org,
+                                                                              other_organization):
+    client.force_login(staff)
+    html = client.get(f"/admin/credits/creditbalance/adjust/?organization={busy_org.pk}").content.decode()
+    assert f'value="{busy_org.pk}"' in html and "vForeignKeyRawIdAdminField" in html
+    assert other_organization.name not in html
+    for link in [f"/admin/credits/creditlot/?organization__id__exact={busy_org.pk}",
+                 f"/admin/credits/ledgerentry/?organization__id__exact={busy_org.pk}",
+                 f"/admin/billing/purchase/?organization__id__exact={busy_org.pk}",
+                 f"/admin/billing/invoice/?organization__id__exact={busy_org.pk}",
+                 f"/admin/accounts/auditentry/?organization__id__exact={busy_org.pk}",
+                 f"/admin/accounts/apikey/?organization__id__exact={busy_org.pk}",
+                 f"/admin/conversations/conversation/?organization__id__exact={busy_org.pk}"]:
+        response = client.get(link)
+        assert response.status_code == 200 and b"errornote" not in response.content, link
