@@ -119,9 +119,9 @@ def statement_lines(*, statement: MonthlyStatement) -> list[dict]:
     """Invoice lines of a statement: one per category, market and price, billable conversations only."""
     rows = (
         Conversation.objects.filter(statement=statement, price__gt=0)
-        .values("category", "market", "price")
+        .values("month", "category", "market", "price")
         .annotate(quantity=Count("pk"))
-        .order_by("category", "market", "price")
+        .order_by("month", "category", "market", "price")
     )
     labels = dict(Category.choices)
     lines = []
@@ -130,7 +130,7 @@ def statement_lines(*, statement: MonthlyStatement) -> list[dict]:
         lines.append(
             {
                 "description": f"WhatsApp {labels.get(row['category'], row['category'])} conversations, "
-                f"{market}, {statement.month:%m/%Y}",
+                f"{market}, {row['month']:%m/%Y}" + (" (reported late)" if row["month"] != statement.month else ""),
                 "quantity": row["quantity"],
                 "unit_price": row["price"],
             }

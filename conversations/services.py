@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -564,10 +564,19 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
         Conversation.objects.filter(organization=organization, month=month, statement__isnull=True).update(
             statement=statement
         )
+        # Reported after their own month was closed (Meta retries for days): billed now, never dropped.
+        late = Conversation.objects.filter(
+            organization=organization, month__lt=month, statement__isnull=True
+        ).filter(
+            Exists(MonthlyStatement.objects.filter(organization=organization, month=OuterRef("month")))
+        )
+        late_count = late.update(statement=statement)
         summary = selectors.month_summary(organization=organization, month=month)
-        statement.summary = summary
-        statement.total_amount = summary["total_amount"]
-        statement.conversations_count = Conversation.objects.filter(statement=statement).count()
+        billed = Conversation.objects.filter(statement=statement).aggregate(n=Count("pk"), amount=Sum("price"))
+        late_amount = rupiah(billed["amount"] or 0) - summary["total_amount"]
+        statement.summary = {**summary, "late": {"count": late_count, "amount": late_amount}}
+        statement.total_amount = summary["total_amount"] + late_amount
+        statement.conversations_count = billed["n"]
         statement.closed_at = timezone.now()
         lines = selectors.statement_lines(statement=statement)
         if lines:
@@ -585,15 +594,27 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
 
 
 def month_close(*, month: date) -> list[MonthlyStatement]:
-    """Close ``month`` for every organization with conversations in it (the monthly job)."""
-    org_ids = (
-        Conversation.objects.filter(month=month, organization__isnull=False)
-        .values_list("organization_id", flat=True)
+    """The monthly job: close ``month`` for every organization with conversations not yet on a statement
+    in it or before it. A month the job missed (outage) is closed first, on its own statement; conversations
+    reported late for an already closed month go on ``month``'s statement."""
+    month = month.replace(day=1)
+    pending = (
+        Conversation.objects.filter(organization__isnull=False, statement__isnull=True, month__lte=month)
+        .values_list("organization_id", "month")
         .distinct()
     )
+    closed = set(
+        MonthlyStatement.objects.filter(month__lte=month).exclude(summary={}).values_list("organization_id", "month")
+    )
+    work: dict = defaultdict(set)
+    for org_id, conv_month in pending:
+        # A closed month's stragglers are billed with ``month``; an unclosed month gets its own statement.
+        work[org_id].add(month if (org_id, conv_month) in closed else conv_month)
     statements = []
-    for organization in Organization.objects.filter(pk__in=list(org_ids)).order_by("pk"):
-        statements.append(statement_close(organization=organization, month=month))
+    organizations = Organization.objects.in_bulk(list(work))
+    for org_id in sorted(work, key=str):
+        for target in sorted(work[org_id]):
+            statements.append(statement_close(organization=organizations[org_id], month=target))
     return statements
 
 

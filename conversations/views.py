@@ -61,7 +61,7 @@ def conversation_list(request):
         "page": page,
         "statement": statement,
         "late": statement is not None
-        and selectors.conversations_for(organization=organization, month=month).filter(statement__isnull=True).exists(),
+        and selectors.conversations_for(organization=organization, month=month).exclude(statement=statement).exists(),
         "numbers": organization.whatsapp_numbers.order_by("display_number"),
     }
     return render(request, "conversations/index.html", context)

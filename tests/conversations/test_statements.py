@@ -82,3 +82,27 @@ def test_two_workers_closing_at_once_make_one_statement(july, organization):
     statement_close(organization=organization, month=date(2025, 7, 1))
     tasks.close_conversation_month.delay("2025-07").get()
     assert MonthlyStatement.objects.count() == 1
+
+
+def test_conversations_reported_after_closing_go_on_the_next_statement(client, july, organization):
+    july_statement = statement_close(organization=organization, month=date(2025, 7, 1))
+    # Meta's retry brings a July delivery after the close.
+    deliver(client, "late", "utility", datetime(2025, 7, 30, tzinfo=UTC))
+    july_statement.refresh_from_db()
+    assert july_statement.total_amount == 657 * 2 + 985 + 321  # the closed month does not move
+    with time_machine.travel(datetime(2025, 9, 1, 1, tzinfo=UTC)):
+        tasks.close_conversation_month.delay().get()
+    august = MonthlyStatement.objects.get(month=date(2025, 8, 1))
+    assert august.summary["late"] == {"count": 1, "amount": 321}
+    assert august.total_amount == 657 + 321  # the August message and the late July one
+    invoice = Invoice.objects.get(pk=august.invoice_id)
+    descriptions = [line.description for line in invoice.lines.all()]
+    assert any("07/2025 (reported late)" in d for d in descriptions)
+    assert Conversation.objects.get(key="late").statement == august
+
+
+def test_a_month_the_job_missed_is_closed_on_its_own_statement(july, organization):
+    with time_machine.travel(datetime(2025, 9, 1, 1, tzinfo=UTC)):
+        tasks.close_conversation_month.delay().get()  # the August run never happened
+    months = sorted(MonthlyStatement.objects.values_list("month", "total_amount"))
+    assert months == [(date(2025, 7, 1), 657 * 2 + 985 + 321), (date(2025, 8, 1), 657)]
