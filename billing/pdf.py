@@ -101,13 +101,18 @@ def _stylesheet():
     return _shared.css, _shared.font_config
 
 
-def render_html_pdf(html: str, *, stylesheets: bool = True, url_fetcher=None) -> bytes:
+def render_html_document(html: str, *, stylesheets: bool = True, url_fetcher=None):
+    """Lay out ``html`` with the shared stylesheet and fonts: a WeasyPrint ``Document``."""
     from weasyprint import HTML
 
     css, font_config = _stylesheet()
     url_fetcher = url_fetcher or safe_url_fetcher()
     document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=url_fetcher)
-    return document.write_pdf(stylesheets=[css] if stylesheets else None, font_config=font_config)
+    return document.render(stylesheets=[css] if stylesheets else None, font_config=font_config)
+
+
+def render_html_pdf(html: str, *, stylesheets: bool = True, url_fetcher=None) -> bytes:
+    return render_html_document(html, stylesheets=stylesheets, url_fetcher=url_fetcher).write_pdf()
 
 
 # --- amount in Indonesian words (terbilang) -----------------------------------------------------------
@@ -195,38 +200,71 @@ def render_letterhead_html(invoice, *, context: dict | None = None) -> str:
         return render_to_string("billing/pdf/letterhead.html", context or invoice_context(invoice))
 
 
-_LETTERHEADS_MAX = 32
-_letterheads: dict[str, bytes] = {}
-_letterheads_lock = threading.Lock()
+def render_closing_html(invoice, *, context: dict | None = None) -> str:
+    """The static labels of the totals and payment blocks and the note."""
+    with translation.override("id"):
+        return render_to_string("billing/pdf/closing.html", context or invoice_context(invoice))
 
 
-def letterhead_pdf(html: str) -> bytes:
-    """The rendered letterhead, cached by its own HTML: a change of seller settings or labels is a new entry."""
-    with _letterheads_lock:
-        cached = _letterheads.get(html)
+ANCHOR = "closing"
+_LAYERS_MAX = 64
+_layers: dict[str, tuple[bytes, tuple[int, float] | None]] = {}
+_layers_lock = threading.Lock()
+
+
+def _anchor(document) -> tuple[int, float] | None:
+    """(page index, y in PDF points from the top) of the element with id ``closing``."""
+    for index, page in enumerate(document.pages):
+        if ANCHOR in page.anchors:
+            return index, page.anchors[ANCHOR][1] * 0.75  # CSS px → pt
+    return None
+
+
+def static_layer(html: str) -> tuple[bytes, tuple[int, float] | None]:
+    """A static layer, rendered once and cached by its own HTML (seller settings or labels that change make a
+    new entry, never a stale one): its PDF and where its anchor landed."""
+    with _layers_lock:
+        cached = _layers.get(html)
     if cached is None:
-        cached = render_html_pdf(html)
-        with _letterheads_lock:
-            if len(_letterheads) >= _LETTERHEADS_MAX:
-                _letterheads.clear()
-            _letterheads[html] = cached
+        document = render_html_document(html)
+        cached = (document.write_pdf(), _anchor(document))
+        with _layers_lock:
+            if len(_layers) >= _LAYERS_MAX:
+                _layers.clear()
+            _layers[html] = cached
     return cached
 
 
-def underlay_first_page(content: bytes, letterhead: bytes) -> bytes:
-    """Lay page 1 of ``letterhead`` under page 1 of ``content`` (same page size), as a form XObject."""
+def compose(content: bytes, *, under: bytes, over: bytes | None = None, over_to: tuple[int, float] | None = None,
+            over_from: float = 0.0) -> bytes:
+    """Lay page 1 of ``under`` under page 1 of ``content`` and page 1 of ``over`` over page ``over_to[0]``,
+    moved down by ``over_to[1] - over_from`` points; each as a form XObject (no content stream is parsed)."""
     import pikepdf
 
-    with pikepdf.Pdf.open(io.BytesIO(content)) as pdf, pikepdf.Pdf.open(io.BytesIO(letterhead)) as static:
+    with pikepdf.Pdf.open(io.BytesIO(content)) as pdf, pikepdf.Pdf.open(io.BytesIO(under)) as letterhead:
         page = pdf.pages[0]
-        form = pdf.copy_foreign(static.pages[0].as_form_xobject())
-        page.add_underlay(form, pikepdf.Rectangle(*page.mediabox))
+        page.add_underlay(pdf.copy_foreign(letterhead.pages[0].as_form_xobject()), pikepdf.Rectangle(*page.mediabox))
+        if over is not None and over_to is not None:
+            with pikepdf.Pdf.open(io.BytesIO(over)) as closing:
+                page = pdf.pages[over_to[0]]
+                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+                down = over_to[1] - over_from
+                page.add_overlay(
+                    pdf.copy_foreign(closing.pages[0].as_form_xobject()),
+                    pikepdf.Rectangle(x0, y0 - down, x1, y1 - down),
+                )
         out = io.BytesIO()
         pdf.save(out, compress_streams=True)
         return out.getvalue()
 
 
 def render_invoice_pdf(invoice, *, url_fetcher=None) -> bytes:
+    """The invoice's own layer, rendered now, with the cached static layers laid under and over it."""
     context = invoice_context(invoice)
-    content = render_html_pdf(render_invoice_html(invoice, context=context), url_fetcher=url_fetcher)
-    return underlay_first_page(content, letterhead_pdf(render_letterhead_html(invoice, context=context)))
+    document = render_html_document(render_invoice_html(invoice, context=context), url_fetcher=url_fetcher)
+    letterhead, _ = static_layer(render_letterhead_html(invoice, context=context))
+    closing, closing_at = static_layer(render_closing_html(invoice, context=context))
+    return compose(
+        document.write_pdf(), under=letterhead, over=closing, over_to=_anchor(document),
+        over_from=closing_at[1] if closing_at else 0.0,
+    )

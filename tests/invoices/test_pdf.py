@@ -168,3 +168,32 @@ def test_it_renders_a_sample_picture(sample, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "90", "-singlefile", str(pdf_path), str(out / "invoice-sample")], check=True)
     pdf_path.unlink()
     assert (out / "invoice-sample.png").stat().st_size > 10_000
+
+
+def test_it_renders_the_static_layers_once_and_each_invoice_in_full(organization, no_pdf, monkeypatch):
+    first = invoice_create(organization=organization, lines=[{"description": "first", "quantity": 1, "unit_price": 1000}])
+    second = invoice_create(organization=organization, lines=[{"description": "second", "quantity": 2, "unit_price": 700}])
+    invoice_pdf._layers.clear()
+    rendered = []
+    real = invoice_pdf.render_html_document
+    monkeypatch.setattr(invoice_pdf, "render_html_document", lambda html, **kw: rendered.append(html) or real(html, **kw))
+    text_first = pdf_text(invoice_pdf.render_invoice_pdf(first))
+    assert len(rendered) == 3  # the invoice, the letterhead, the closing labels
+    text_second = pdf_text(invoice_pdf.render_invoice_pdf(second))
+    assert len(rendered) == 4  # only the invoice itself
+    assert "first" in text_first and "Rp 1.000" in text_first
+    assert "second" in text_second and "Rp 1.400" in text_second and "first" not in text_second
+    for text in (text_first.lower(), text_second.lower()):
+        assert "ditagihkan kepada" in text and "harga satuan" in text and "pembayaran" in text and "bayar sebelum" in text
+
+
+def test_a_long_invoice_keeps_its_labels_on_the_page_where_the_totals_land(organization, no_pdf):
+    lines = [{"description": f"Percakapan WhatsApp kategori {i} · Indonesia", "quantity": 100 + i, "unit_price": 321}
+             for i in range(40)]
+    invoice = invoice_create(organization=organization, lines=lines)
+    reader = PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice)))
+    assert len(reader.pages) >= 2
+    first, last = reader.pages[0].extract_text().lower(), reader.pages[-1].extract_text().lower()
+    assert "ditagihkan kepada" in first and "pembayaran" not in first
+    assert "pembayaran" in last and "terbilang" in last and "total" in last
+    assert "kategori 39" in " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
