@@ -144,7 +144,7 @@ class MessageStatus(models.Model):
         verbose_name = _("message status")
         verbose_name_plural = _("message statuses")
         constraints = [
-            models.UniqueConstraint(fields=["phone_number_id", "wamid"], name="wa_status_unique_message"),
+            models.UniqueConstraint(fields=["wamid", "phone_number_id"], name="wa_status_unique_message"),
         ]
 
     def __str__(self) -> str:
@@ -249,12 +249,14 @@ class Conversation(models.Model):
         verbose_name_plural = _("conversations")
         ordering = ["-opened_at"]
         constraints = [
-            models.UniqueConstraint(fields=["phone_number_id", "pricing_model", "key"], name="wa_conversation_once"),
+            models.UniqueConstraint(fields=["key", "pricing_model", "phone_number_id"], name="wa_conversation_once"),
             models.CheckConstraint(condition=Q(price__gte=0), name="wa_conversation_price_not_negative"),
         ]
         indexes = [
             models.Index(fields=["organization", "month", "opened_at"], name="wa_conv_org_month_idx"),
             models.Index(fields=["waba_id", "month", "category"], name="wa_conv_waba_month_idx"),
+            models.Index(fields=["-opened_at"], name="wa_conv_opened_idx"),
+            models.Index(fields=["month", "organization"], name="wa_conv_month_org_idx"),
         ]
 
     def __str__(self) -> str:
