@@ -70,6 +70,13 @@ def whatsapp_number_add(
 # --- Webhook deliveries -----------------------------------------------------------------------------
 
 
+_STORE_EVENT_SQL = (
+    "INSERT INTO conversations_webhookevent (body_sha256, body, received_at, status, attempts, statuses_count, "
+    "messages_count, flags, error, phone_number_ids) VALUES (%s, %s, %s, %s, 0, 0, 0, '[]', '', '') "
+    "ON CONFLICT (body_sha256) DO NOTHING RETURNING id"
+)
+
+
 def webhook_event_store(*, body: bytes) -> tuple[int, bool]:
     """Store one verified delivery raw, once, and queue its processing; returns ``(event id, created)``.
 
@@ -79,17 +86,20 @@ def webhook_event_store(*, body: bytes) -> tuple[int, bool]:
     """
     digest = hashlib.sha256(body).hexdigest()
     text = body.decode("utf-8", errors="backslashreplace")
-    table = WebhookEvent._meta.db_table
-    now = timezone.now()
+    params = [digest, text, timezone.now(), WebhookEvent.Status.RECEIVED.value]
     # One statement: in autocommit mode it commits by itself, and on_commit then runs at once.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{table}" (body_sha256, body, received_at, status, attempts, statuses_count, '  # noqa: S608
-            "messages_count, flags, error, phone_number_ids) VALUES (%s, %s, %s, %s, 0, 0, 0, '[]', '', '') "
-            "ON CONFLICT (body_sha256) DO NOTHING RETURNING id",
-            [digest, text, now, WebhookEvent.Status.RECEIVED],
-        )
-        row = cursor.fetchone()
+    if connection.vendor == "postgresql":
+        # A server-side prepared statement: PostgreSQL parses and plans it once per connection.
+        import psycopg
+
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_STORE_EVENT_SQL, params, prepare=True)
+            row = cursor.fetchone()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_STORE_EVENT_SQL, params)
+            row = cursor.fetchone()
     if row is None:
         return WebhookEvent.objects.values_list("pk", flat=True).get(body_sha256=digest), False
     event_id = row[0]

@@ -32,7 +32,7 @@ def signature_valid(body: bytes, header: str, secret: str) -> bool:
 def whatsapp_webhook(request):
     if request.method == "GET":
         return _verify_subscription(request)
-    header = request.headers.get("X-Hub-Signature-256", "")
+    header = request.META.get("HTTP_X_HUB_SIGNATURE_256", "")
     if not header:
         return JsonResponse({"error": "missing_signature"}, status=401)
     body = request.body
@@ -42,7 +42,8 @@ def whatsapp_webhook(request):
         logger.warning("WhatsApp webhook with a bad signature refused")
         return JsonResponse({"error": "bad_signature"}, status=403)
     event_id, created = webhook_event_store(body=body)
-    return JsonResponse({"status": "accepted" if created else "duplicate", "event": event_id})
+    answer = b'{"status": "accepted", "event": %d}' if created else b'{"status": "duplicate", "event": %d}'
+    return HttpResponse(answer % event_id, content_type="application/json")
 
 
 def _verify_subscription(request):
