@@ -254,7 +254,8 @@ def compose(content: bytes, *, under: bytes, over: bytes | None = None, over_to:
                     pikepdf.Rectangle(x0, y0 - down, x1, y1 - down),
                 )
         out = io.BytesIO()
-        pdf.save(out, compress_streams=True)
+        # WeasyPrint compressed its streams already: pass them through rather than decode and re-encode them.
+        pdf.save(out, compress_streams=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
         return out.getvalue()
 
 
