@@ -43,11 +43,15 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_orgs=Count("memberships", distinct=True))
+        # A subquery, not JOIN + GROUP BY over every user: evaluated for the page's rows only.
+        memberships = Membership.objects.filter(user=OuterRef("pk")).order_by().values("user")
+        return super().get_queryset(request).annotate(
+            _orgs=Subquery(memberships.annotate(n=Count("id")).values("n"), output_field=IntegerField())
+        )
 
     @admin.display(description=_("organizations"), ordering="_orgs")
     def organization_count(self, obj):
-        return obj._orgs
+        return obj._orgs or 0
 
 
 class ApiAccessForm(forms.Form):
@@ -436,7 +440,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["action", "created_at"]
     search_fields = ["action", "target_repr", "target_id", "reason", "actor__email", "organization__name"]
     list_select_related = ["actor", "organization"]
-    date_hierarchy = "created_at"
+    show_full_result_count = False
     fields = ["created_at", "actor", "organization", "action", "target_type", "target_id", "target_repr", "before", "after", "reason"]
 
     @admin.display(description=_("reason"))

@@ -89,6 +89,8 @@ class CreditLot(models.Model):
                 fields=["organization", "expires_at"], condition=Q(remaining__gt=0), name="credit_lot_open_idx"
             ),
             models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="credit_lot_expiry_idx"),
+            # The admin's lot list, newest first.
+            models.Index(fields=["-granted_at"], name="credit_lot_granted_idx"),
         ]
 
     def __str__(self) -> str:

@@ -90,6 +90,8 @@ class Invoice(models.Model):
             models.Index(fields=["status", "issued_at"], name="invoice_status_issued_idx"),
             # Revenue per period for the staff console.
             models.Index(fields=["paid_at"], condition=Q(status="paid"), name="invoice_paid_at_idx"),
+            # The admin's invoice list, newest first.
+            models.Index(fields=["-created_at"], name="invoice_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -19,6 +19,9 @@ CELERY_BROKER_URL = env("REDIS_URL", default="") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 
+# The staff home computes its figures on every visit in tests (production shares them for 60 s).
+SALDO_CONSOLE_CACHE_SECONDS = 0
+
 PAYMENT_GATEWAY = "sandbox"
 SANDBOX_SERVER_KEY = "sandbox-test-key"
 MIDTRANS_SERVER_KEY = "SB-Mid-server-TEST"

@@ -70,3 +70,18 @@ def test_the_home_keeps_a_fixed_number_of_queries(login_as, finance, organizatio
     client.get("/admin/")
     with django_assert_max_num_queries(25):
         assert client.get("/admin/").status_code == 200
+
+
+def test_figures_are_shared_for_a_minute_and_refresh_on_demand(login_as, finance, organization, settings):
+    from django.core.cache import cache
+
+    from credits.services import lot_grant
+
+    settings.SALDO_CONSOLE_CACHE_SECONDS = 60
+    cache.clear()
+    client = login_as(finance)
+    assert "Figures as of" in client.get("/admin/").content.decode()
+    lot_grant(organization=organization, credits=7000, source="purchase", reference="after-first-visit")
+    assert "7.000" not in client.get("/admin/").content.decode()
+    assert "7.000" in client.get("/admin/?refresh=1").content.decode()
+    cache.clear()
