@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import Membership, Organization, User
+from .validators import validate_billing_address
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -44,6 +45,11 @@ class BillingDetailsForm(forms.ModelForm):
             "npwp": _("15 or 16 digits, printed on your invoices."),
             "low_balance_threshold": _("We e-mail the owners when the balance falls below this."),
         }
+
+    def clean_address(self):
+        address = self.cleaned_data["address"].strip()
+        validate_billing_address(address)
+        return address
 
     def clean_npwp(self):
         npwp = self.cleaned_data["npwp"].strip()

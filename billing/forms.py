@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.validators import validate_billing_address
+
 from .selectors.purchases import CREDIT_STEP, MAX_CREDITS
 from .services.purchases import PurchaseError, validate_credits
 
@@ -34,7 +36,8 @@ class CheckoutForm(forms.Form):
     legal_name = forms.CharField(label=_("Company (legal name)"), max_length=200, required=False)
     npwp = forms.CharField(label=_("NPWP (tax ID)"), max_length=32, required=False)
     address = forms.CharField(
-        label=_("Billing address"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Billing address"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_billing_address],
     )
     email = forms.EmailField(label=_("Invoice e-mail"), required=False)
     save_details = forms.BooleanField(

@@ -162,3 +162,14 @@ def test_it_switches_language_to_indonesian(owner_client):
     response = owner_client.post(reverse("set_language"), {"language": "id", "next": "/"})
     assert response.status_code == 302
     assert owner_client.get("/").wsgi_request.LANGUAGE_CODE == "id"
+
+
+def test_it_refuses_an_address_too_long_for_the_invoice(owner_client, organization):
+    response = owner_client.post(
+        "/settings/",
+        {"action": "billing", "billing-name": "Toko Maju", "billing-address": "line\n" * 6, "billing-low_balance_threshold": 5},
+    )
+    assert response.status_code == 200
+    assert "fits on the invoice" in response.content.decode()
+    organization.refresh_from_db()
+    assert organization.address == "Jl. Thamrin No. 1, Jakarta"
