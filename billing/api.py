@@ -86,12 +86,12 @@ class PurchaseListView(APIView):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                description="Send the same key again to get the same purchase back (200) instead of a new one.",
+                description="Send the same key again to get the same response (201, header Idempotent-Replayed: true) "
+                "and the same purchase instead of a new one.",
             )
         ],
         responses={
             201: PurchaseSerializer,
-            200: OpenApiResponse(PurchaseSerializer, description="Replay of an earlier Idempotency-Key"),
             400: OpenApiResponse(description="credits is not a positive multiple of 1,000"),
             409: OpenApiResponse(description="Idempotency-Key reused with different credits"),
             502: OpenApiResponse(description="The payment gateway could not be reached"),
@@ -127,7 +127,9 @@ class PurchaseListView(APIView):
                 status.HTTP_409_CONFLICT,
                 purchase_id=str(purchase.pk),
             )
-        response = Response(data, status=status.HTTP_200_OK)
+        # A replay answers exactly as the first call did (as Stripe and the IETF Idempotency-Key draft do),
+        # marked with Idempotent-Replayed so a client can tell.
+        response = Response(data, status=status.HTTP_201_CREATED)
         response["Idempotent-Replayed"] = "true"
         return response
 

@@ -31,7 +31,8 @@ def test_it_honours_the_idempotency_key(api_client):
     first = api_client.post("/api/v1/purchases", {"credits": 1000}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     again = api_client.post("/api/v1/purchases", {"credits": 1000}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == 201
-    assert again.status_code == 200
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert Purchase.objects.count() == 1
     conflict = api_client.post("/api/v1/purchases", {"credits": 2000}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
