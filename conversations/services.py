@@ -355,7 +355,7 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
                     organization_id=numbers[pnid].organization_id if pnid in numbers else None,
                     updated_at=now,
                 )
-                for pnid, wamid in by_key
+                for pnid, wamid in sorted(by_key, key=lambda k: (k[1], k[0]))
             ],
         )
         wamids_by_number: dict[str, list[str]] = defaultdict(list)
@@ -451,6 +451,9 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
         number = numbers.get(pnid)
         waba = number.waba_id if number else waba_for.get(pnid, "")
         new.append(_conversation(item["rating"], item["row"], pnid, key, waba[:64], number, book))
+    # Inserted in key order, like every other worker, so concurrent batches wait on each other instead of
+    # deadlocking on the unique index.
+    new.sort(key=lambda c: (c.key, c.pricing_model, c.phone_number_id))
     db.bulk_insert_ignore_conflicts(Conversation, new)
 
     # A CBP conversation may have been opened by a message we only hear about now: keep the earliest.
@@ -462,7 +465,7 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
         wanted = {(c.phone_number_id, c.key): c for c in cbp_keys}
         for existing in Conversation.objects.select_for_update().filter(
             where, pricing_model=PricingModel.CBP, statement__isnull=True
-        ):
+        ).order_by("pk"):
             better = wanted[(existing.phone_number_id, existing.key)]
             for name in ("opened_at", "month", "rate_card", "rated_price", "price", "free_reason", "message_id"):
                 setattr(existing, name, getattr(better, name))

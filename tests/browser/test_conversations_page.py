@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conversations import rating
-from conversations.services import statuses_apply
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: F401 - fixtures
+from conversations.services import statuses_apply, whatsapp_number_add
+from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +25,20 @@ def _traffic(number):
     statuses_apply(updates=updates, numbers={number.phone_number_id: number})
 
 
-def test_the_owner_sees_a_month_of_whatsapp_costs(page, screenshot, number, owner, password):  # noqa: F811
+@pytest.fixture
+def number(organization):
+    import importlib
+
+    from django.apps import apps
+
+    # A transactional test flushes the database, seeded rate cards included: seed them again.
+    importlib.import_module("conversations.migrations.0002_seed_rate_cards").seed(apps, None)
+    return whatsapp_number_add(
+        organization=organization, phone_number_id="PNID-TEST", waba_id="WABA-TEST", display_number="+62 811 0000 000"
+    )
+
+
+def test_the_owner_sees_a_month_of_whatsapp_costs(page, screenshot, number, owner, password):
     _traffic(number)
     login(page, owner.email, password)
     page.goto(page.base_url + "/conversations/?month=2025-07")
