@@ -125,7 +125,10 @@ class LedgerEntry(models.Model):
         REVERSAL = "reversal", _("Reversal")
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="credit_ledger")
+    # Indexed by ledger_org_id_idx (organization_id, id DESC); a second single-column index only slows inserts.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="credit_ledger", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     delta = models.BigIntegerField(_("delta"))
     balance_after = models.BigIntegerField(_("balance after"))
@@ -173,7 +176,12 @@ class MessageUsage(models.Model):
         OUTBOUND = "outbound", _("Outbound")
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="message_usage")
+    # Indexed by the unique (organization_id, message_id) constraint. A separate single-column index is not
+    # only redundant: with stale statistics PostgreSQL picked it for the replay lookup and filtered every
+    # usage row of the organization (38 ms at 170,000 rows) instead of one unique-index probe.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="message_usage", db_index=False
+    )
     message_id = models.CharField(_("message id"), max_length=128)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)

@@ -338,37 +338,10 @@ def credits_adjust(
 
 # --- usage -----------------------------------------------------------------------------------------
 
-_PG_CHARGE_SQL = """
-WITH existing AS (
-    SELECT direction, occurred_at, balance_after FROM credits_messageusage
-    WHERE organization_id = %(org)s AND message_id = %(mid)s
-), pick AS (
-    SELECT id FROM credits_creditlot
-    WHERE organization_id = %(org)s AND remaining > 0 AND expires_at > %(now)s
-      AND NOT EXISTS (SELECT 1 FROM existing)
-    ORDER BY expires_at, id LIMIT 1
-), lot AS (
-    UPDATE credits_creditlot l SET remaining = l.remaining - 1 FROM pick WHERE l.id = pick.id RETURNING l.id
-), stale AS (
-    SELECT COALESCE(SUM(remaining), 0) AS n FROM credits_creditlot
-    WHERE organization_id = %(org)s AND remaining > 0 AND expires_at <= %(now)s
-), bal AS (
-    UPDATE credits_creditbalance b SET balance = b.balance - 1, updated_at = %(now)s
-    FROM lot WHERE b.organization_id = %(org)s RETURNING b.balance
-), usage AS (
-    INSERT INTO credits_messageusage
-        (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, balance_after)
-    SELECT %(org)s, %(mid)s, %(dir)s, %(occ)s, %(now)s, 1, lot.id, bal.balance - stale.n FROM lot, bal, stale
-    RETURNING balance_after
-), led AS (
-    INSERT INTO credits_ledgerentry
-        (organization_id, kind, delta, balance_after, lot_id, reference, reason, created_at)
-    SELECT %(org)s, 'usage', -1, bal.balance, lot.id, %(mid)s, '', %(now)s FROM lot, bal
-    RETURNING 1
-)
-SELECT (SELECT balance_after FROM usage), e.direction, e.occurred_at, e.balance_after
-FROM (SELECT 1) one LEFT JOIN existing e ON true
-"""
+# The PostgreSQL charge is the function saldo_usage_charge (migration 0006): lock, pick, insert ON CONFLICT,
+# update lot and balance, ledger row, all in one statement. The insert's conflict check goes through the unique
+# (organization_id, message_id) index whatever the planner's statistics say.
+_PG_CHARGE_SQL = "SELECT * FROM saldo_usage_charge(%s, %s, %s, %s, %s)"
 
 
 def _replay(message: UsageMessage, direction: str, occurred_at, balance_after: int) -> ChargeResult:
@@ -384,27 +357,17 @@ def usage_charge(
     A replay with the same fields returns the original result; other fields raise UsageConflict; no
     spendable credit raises InsufficientCredits (nothing is written)."""
     message = UsageMessage(message_id, direction, occurred_at)
+    if connection.vendor == "postgresql":
+        # One statement, so one transaction of its own (or part of the caller's); see saldo_usage_charge.
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_CHARGE_SQL, [organization.pk, message_id, direction, occurred_at, timezone.now()])
+            charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone() or (None, None, None, None)
+        if charged_balance is not None:
+            return ChargeResult(message_id, charged_balance, created=True)
+        if e_direction is not None:
+            return _replay(message, e_direction, e_occurred_at, e_balance)
+        raise InsufficientCredits(0)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT balance FROM credits_creditbalance WHERE organization_id = %s FOR UPDATE",
-                    [organization.pk],
-                )
-                if cursor.fetchone() is None:
-                    raise InsufficientCredits(0)
-                # "now" is read after the lock is held: a lot that expired while we waited is not spent.
-                now = timezone.now()
-                cursor.execute(
-                    _PG_CHARGE_SQL,
-                    {"org": organization.pk, "mid": message_id, "dir": direction, "occ": occurred_at, "now": now},
-                )
-                charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone()
-            if charged_balance is not None:
-                return ChargeResult(message_id, charged_balance, created=True)
-            if e_direction is not None:
-                return _replay(message, e_direction, e_occurred_at, e_balance)
-            raise InsufficientCredits(0)
         return _usage_charge_portable(organization, message)
 
 
