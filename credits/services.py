@@ -418,6 +418,29 @@ BATCH_INSUFFICIENT = "insufficient_credits"
 BATCH_INVALID = "invalid"
 
 
+_PG_EXISTING_BATCH_SQL = """
+SELECT u.message_id, u.direction, u.occurred_at
+FROM unnest(%s::varchar[]) AS m(id)
+CROSS JOIN LATERAL (
+    SELECT message_id, direction, occurred_at FROM credits_messageusage
+    WHERE organization_id = %s AND message_id = m.id
+    LIMIT 1  -- keeps the subquery from being flattened into a hash join over the organization's rows
+) u
+"""
+
+
+def _existing_usage(organization: Organization, ids: list[str]) -> dict[str, tuple]:
+    """Which of ``ids`` were already charged, with their fields. On PostgreSQL one unique-index probe per id:
+    ``message_id IN (...)`` let the planner, with statistics that had not caught up with a busy
+    organization, scan all of its usage rows (94 ms per batch at 200,000 rows)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_EXISTING_BATCH_SQL, [ids, organization.pk])
+            return {mid: (direction, occ) for mid, direction, occ in cursor.fetchall()}
+    rows = MessageUsage.objects.filter(organization=organization, message_id__in=ids)
+    return {mid: (direction, occ) for mid, direction, occ in rows.values_list("message_id", "direction", "occurred_at")}
+
+
 def usage_charge_batch(*, organization: Organization, messages: list[UsageMessage]) -> tuple[list[dict], int]:
     """Charge many messages in order with the same outcome as one call each (charged, duplicate,
     insufficient_credits, or invalid for an id already used with other fields), set-based: one lock,
@@ -427,12 +450,7 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
         balance = _lock_balance(organization, create=False)
         now = timezone.now()
         ids = list({m.message_id for m in messages})
-        existing = {
-            mid: (direction, occ)
-            for mid, direction, occ in MessageUsage.objects.filter(
-                organization=organization, message_id__in=ids
-            ).values_list("message_id", "direction", "occurred_at")
-        } if ids else {}
+        existing = _existing_usage(organization, ids) if ids else {}
         lots = _spendable_lots(organization.pk, now) if balance is not None else []
         available = sum(r for _i, r in lots)
 
