@@ -187,7 +187,10 @@ class MessageUsage(models.Model):
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
     charged_at = models.DateTimeField(_("charged at"), default=timezone.now)
     credits = models.IntegerField(default=1)
-    lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="usage")
+    # Not indexed: nothing looks usage up by lot (lots are never deleted), and every charge pays for an index.
+    lot = models.ForeignKey(
+        CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="usage", db_index=False
+    )
     balance_after = models.BigIntegerField(_("balance after"))
 
     class Meta:
