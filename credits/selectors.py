@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, TextField, Value
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -56,13 +57,23 @@ def usage_for(organization: Organization) -> QuerySet[MessageUsage]:
     return MessageUsage.objects.filter(organization=organization).order_by("-id")
 
 
+def _usage_of(organization: Organization) -> QuerySet[MessageUsage]:
+    """Usage rows of one organization for date-range reads, written to match usage_orgtext_charged_idx on
+    PostgreSQL (see MessageUsage.Meta.indexes for why that index is keyed on organization_id::text)."""
+    if connection.vendor == "postgresql":
+        return MessageUsage.objects.alias(org_key=Cast("organization_id", TextField())).filter(
+            org_key=str(organization.pk)
+        )
+    return MessageUsage.objects.filter(organization=organization)
+
+
 def usage_per_day(organization: Organization, *, days: int = 30, now: datetime | None = None) -> list[dict]:
     """Charged messages per local day for the last ``days`` days, zero-filled, oldest first."""
     now = timezone.localtime(now or timezone.now())
     first_day = (now - timedelta(days=days - 1)).date()
     start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()), timezone.get_current_timezone())
     rows = (
-        MessageUsage.objects.filter(organization=organization, charged_at__gte=start)
+        _usage_of(organization).filter(charged_at__gte=start)
         .annotate(day=TruncDate("charged_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "direction")
         .annotate(n=Sum("credits"))
