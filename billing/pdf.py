@@ -247,11 +247,11 @@ def compose(content: bytes, *, under: bytes, over: bytes | None = None, over_to:
         if over is not None and over_to is not None:
             with pikepdf.Pdf.open(io.BytesIO(over)) as closing:
                 page = pdf.pages[over_to[0]]
-                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+                box = pikepdf.Rectangle(page.mediabox)  # page geometry in points, not money
                 down = over_to[1] - over_from
                 page.add_overlay(
                     pdf.copy_foreign(closing.pages[0].as_form_xobject()),
-                    pikepdf.Rectangle(x0, y0 - down, x1, y1 - down),
+                    pikepdf.Rectangle(box.llx, box.lly - down, box.urx, box.ury - down),
                 )
         out = io.BytesIO()
         # WeasyPrint compressed its streams already: pass them through rather than decode and re-encode them.
