@@ -126,6 +126,28 @@ def _set_balance(balance: CreditBalance, new_value: int, now: datetime) -> None:
     balance.updated_at = now
 
 
+def _write_debits(
+    balance: CreditBalance, debits: list[tuple], *, kind: str, now: datetime, reference: str = "", reason: str = "",
+    created_by=None,
+) -> list[LedgerEntry]:
+    """One ledger row per (lot_id, credits) taken, each with the running balance after it, then the balance row.
+    The caller holds the balance row lock and has already taken the credits from the lots."""
+    running = balance.balance
+    rows = []
+    for lot_id, n in debits:
+        running -= n
+        rows.append(
+            LedgerEntry(
+                organization_id=balance.organization_id, kind=kind, delta=-n, balance_after=running, lot_id=lot_id,
+                reference=reference, reason=reason,
+                created_by=created_by if getattr(created_by, "pk", None) else None, created_at=now,
+            )
+        )
+    LedgerEntry.objects.bulk_create(rows)
+    _set_balance(balance, running, now)
+    return rows
+
+
 # --- lots ------------------------------------------------------------------------------------------
 
 
@@ -260,24 +282,8 @@ def lots_expire(*, now: datetime | None = None) -> int:
             )
             if balance is None or not lots:
                 continue
-            running = balance.balance
-            rows = []
-            for lot_id, remaining in lots:
-                running -= remaining
-                rows.append(
-                    LedgerEntry(
-                        organization_id=org_id,
-                        kind=LedgerEntry.Kind.EXPIRY,
-                        delta=-remaining,
-                        balance_after=running,
-                        lot_id=lot_id,
-                        reason="Lot expired",
-                        created_at=now,
-                    )
-                )
             CreditLot.objects.filter(pk__in=[lot_id for lot_id, _r in lots]).update(remaining=0, expired_at=now)
-            LedgerEntry.objects.bulk_create(rows)
-            _set_balance(balance, running, now)
+            _write_debits(balance, lots, kind=LedgerEntry.Kind.EXPIRY, now=now, reason="Lot expired")
             expired += len(lots)
     return expired
 
@@ -314,26 +320,10 @@ def credits_adjust(
             raise InsufficientCredits(available, needed)
         allocation = _allocate(lots, needed)
         _debit_lots(allocation)
-        running = balance.balance
-        rows = []
-        for lot_id, n in allocation:
-            running -= n
-            rows.append(
-                LedgerEntry(
-                    organization=organization,
-                    kind=LedgerEntry.Kind.ADJUSTMENT,
-                    delta=-n,
-                    balance_after=running,
-                    lot_id=lot_id,
-                    reference=reference,
-                    reason=reason,
-                    created_by=created_by if getattr(created_by, "pk", None) else None,
-                    created_at=now,
-                )
-            )
-        LedgerEntry.objects.bulk_create(rows)
-        _set_balance(balance, running, now)
-        return rows
+        return _write_debits(
+            balance, allocation, kind=LedgerEntry.Kind.ADJUSTMENT, now=now, reference=reference, reason=reason,
+            created_by=created_by,
+        )
 
 
 # --- usage -----------------------------------------------------------------------------------------
@@ -489,28 +479,9 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
             allocation = _allocate(lots, len(charged))
             _debit_lots(allocation)
             lot_for_message = [lot_id for lot_id, n in allocation for _k in range(n)]
-            running = balance.balance
-            ledger_rows = []
-            for lot_id, n in allocation:
-                running -= n
-                ledger_rows.append((lot_id, -n, running))
-            _set_balance(balance, running, now)
             shown_after = [available - (i + 1) for i in range(len(charged))]
             _bulk_insert_usage(organization, charged, lot_for_message, shown_after, now)
-            LedgerEntry.objects.bulk_create(
-                [
-                    LedgerEntry(
-                        organization=organization,
-                        kind=LedgerEntry.Kind.USAGE,
-                        delta=delta,
-                        balance_after=after,
-                        lot_id=lot_id,
-                        reference=batch_ref,
-                        created_at=now,
-                    )
-                    for lot_id, delta, after in ledger_rows
-                ]
-            )
+            _write_debits(balance, allocation, kind=LedgerEntry.Kind.USAGE, now=now, reference=batch_ref)
         return results, left
 
 

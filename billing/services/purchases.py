@@ -520,6 +520,22 @@ def _require_note(note: str) -> str:
     return note
 
 
+def _review_close(
+    purchase: Purchase, *, action: str, outcome: str, actor: User, note: str, before: dict, now=None
+) -> Purchase:
+    """Close a review: record the outcome, who and why, save, and write the audit entry in this transaction."""
+    purchase.review_outcome = outcome
+    purchase.review_note = note
+    purchase.reviewed_at = now or timezone.now()
+    purchase.reviewed_by = actor
+    purchase.save()
+    audit_record(
+        action=f"purchase.review_{action}", actor=actor, organization=purchase.organization, target=purchase,
+        before=before, after=_review_state(purchase), reason=note,
+    )
+    return purchase
+
+
 @transaction.atomic
 def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Purchase:
     """Staff accept the payment as it is: credit it if not yet credited (an amount mismatch staff judged
@@ -533,16 +549,9 @@ def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Pu
     _grant_and_pay(purchase, now=now, payment_reference=purchase.gateway_ref or "", created_by=actor)
     purchase.status = Purchase.Status.PAID
     purchase.paid_at = purchase.paid_at or now
-    purchase.review_outcome = Purchase.ReviewOutcome.APPROVED
-    purchase.review_note = note
-    purchase.reviewed_at = now
-    purchase.reviewed_by = actor
-    purchase.save()
-    audit_record(
-        action="purchase.review_approve", actor=actor, organization=purchase.organization, target=purchase,
-        before=before, after=_review_state(purchase), reason=note,
+    return _review_close(
+        purchase, action="approve", outcome=Purchase.ReviewOutcome.APPROVED, actor=actor, note=note, before=before, now=now
     )
-    return purchase
 
 
 @transaction.atomic
@@ -563,16 +572,9 @@ def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Pur
         else:
             _void_invoice(purchase, f"Refunded: {note}")
     purchase.status = Purchase.Status.CANCELLED
-    purchase.review_outcome = Purchase.ReviewOutcome.REFUNDED
-    purchase.review_note = note
-    purchase.reviewed_at = now
-    purchase.reviewed_by = actor
-    purchase.save()
-    audit_record(
-        action="purchase.review_refund", actor=actor, organization=purchase.organization, target=purchase,
-        before=before, after=_review_state(purchase), reason=note,
+    return _review_close(
+        purchase, action="refund", outcome=Purchase.ReviewOutcome.REFUNDED, actor=actor, note=note, before=before, now=now
     )
-    return purchase
 
 
 @transaction.atomic
@@ -585,16 +587,9 @@ def purchase_review_dismiss(*, purchase: Purchase, actor: User, note: str) -> Pu
     before = _review_state(purchase)
     if purchase.review_reason == Purchase.ReviewReason.PAID_AFTER_CLOSE and purchase.lot_id:
         purchase.status = Purchase.Status.PAID
-    purchase.review_outcome = Purchase.ReviewOutcome.DISMISSED
-    purchase.review_note = note
-    purchase.reviewed_at = timezone.now()
-    purchase.reviewed_by = actor
-    purchase.save()
-    audit_record(
-        action="purchase.review_dismiss", actor=actor, organization=purchase.organization, target=purchase,
-        before=before, after=_review_state(purchase), reason=note,
+    return _review_close(
+        purchase, action="dismiss", outcome=Purchase.ReviewOutcome.DISMISSED, actor=actor, note=note, before=before
     )
-    return purchase
 
 
 def webhook_handle(*, gateway_name: str, headers, body: bytes) -> tuple[int, dict]:
