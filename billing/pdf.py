@@ -4,11 +4,13 @@ WeasyPrint never touches the network or the file system outside ``static/``: :fu
 refuses every other URL, and every organization-provided value goes through the template's autoescape,
 so a name like ``<img src="file:///etc/passwd">`` prints as text.
 
-Speed: WeasyPrint's cost grows with every text box it lays out and draws, and half of an invoice's text is the
-same on every invoice (seller, title, labels, table header). That part, the *letterhead*
-(``templates/billing/pdf/letterhead.html``), is rendered once per process and per distinct text and laid under
-page 1 of the per-invoice layer (``invoice.html``) as a form XObject (pikepdf, about a millisecond). Everything
-that belongs to one invoice is rendered for that invoice. Both layers share ``invoice.css``.
+Speed: WeasyPrint's cost grows with every box it lays out and draws, and most of an invoice is the same on
+every invoice of a kind and status: logo, seller, title, labels, status stamp, the table header, the boxes and
+labels of the totals and payment blocks, the note. Those are three fixed layers (``letterhead.html`` for page 1,
+``continued.html`` for the table header of pages 2+, ``closing.html`` for the closing block), each rendered once
+per process and per distinct text, and laid under the per-invoice layer (``invoice.html``) as form XObjects
+(pikepdf, about a millisecond). The per-invoice layer holds only what belongs to that invoice. All share
+``invoice.css``, so their blocks line up; ``bench/invoices_bench.py`` measures it.
 """
 
 from __future__ import annotations
@@ -187,23 +189,30 @@ def invoice_context(invoice) -> dict:
     }
 
 
-def render_invoice_html(invoice, *, context: dict | None = None) -> str:
-    """The per-invoice layer's HTML."""
+def _render_template(name: str, context: dict) -> str:
     # Invoices are Indonesian tax documents: labels are bilingual whatever the request's language.
     with translation.override("id"):
-        return render_to_string("billing/pdf/invoice.html", context or invoice_context(invoice))
+        return render_to_string(f"billing/pdf/{name}.html", context)
+
+
+def render_invoice_html(invoice, *, context: dict | None = None) -> str:
+    """The per-invoice layer's HTML."""
+    return _render_template("invoice", context or invoice_context(invoice))
 
 
 def render_letterhead_html(invoice, *, context: dict | None = None) -> str:
-    """The static layer's HTML: seller, title and labels, nothing that an organization typed."""
-    with translation.override("id"):
-        return render_to_string("billing/pdf/letterhead.html", context or invoice_context(invoice))
+    """Page 1's fixed layer: logo, seller, title, labels, stamp and table header; nothing an organization typed."""
+    return _render_template("letterhead", context or invoice_context(invoice))
+
+
+def render_continued_html(invoice, *, context: dict | None = None) -> str:
+    """The table header repeated at the top of pages 2 and after."""
+    return _render_template("continued", context or invoice_context(invoice))
 
 
 def render_closing_html(invoice, *, context: dict | None = None) -> str:
-    """The static labels of the totals and payment blocks and the note."""
-    with translation.override("id"):
-        return render_to_string("billing/pdf/closing.html", context or invoice_context(invoice))
+    """The boxes and labels of the totals and payment blocks, and the note."""
+    return _render_template("closing", context or invoice_context(invoice))
 
 
 ANCHOR = "closing"
@@ -221,7 +230,7 @@ def _anchor(document) -> tuple[int, float] | None:
 
 
 def static_layer(html: str) -> tuple[bytes, tuple[int, float] | None]:
-    """A static layer, rendered once and cached by its own HTML (seller settings or labels that change make a
+    """A fixed layer, rendered once and cached by its own HTML (seller settings or labels that change make a
     new entry, never a stale one): its PDF and where its anchor landed."""
     with _layers_lock:
         cached = _layers.get(html)
@@ -235,22 +244,29 @@ def static_layer(html: str) -> tuple[bytes, tuple[int, float] | None]:
     return cached
 
 
-def compose(content: bytes, *, under: bytes, over: bytes | None = None, over_to: tuple[int, float] | None = None,
-            over_from: float = 0.0) -> bytes:
-    """Lay page 1 of ``under`` under page 1 of ``content`` and page 1 of ``over`` over page ``over_to[0]``,
-    moved down by ``over_to[1] - over_from`` points; each as a form XObject (no content stream is parsed)."""
+def compose(content: bytes, *, first: bytes, others: bytes | None = None, closing: bytes | None = None,
+            closing_to: tuple[int, float] | None = None, closing_from: float = 0.0) -> bytes:
+    """Lay page 1 of ``first`` under page 1 of ``content``, page 1 of ``others`` under every later page, and
+    page 1 of ``closing`` under page ``closing_to[0]`` moved down by ``closing_to[1] - closing_from`` points;
+    each as a form XObject (no content stream is parsed)."""
     import pikepdf
 
-    with pikepdf.Pdf.open(io.BytesIO(content)) as pdf, pikepdf.Pdf.open(io.BytesIO(under)) as letterhead:
-        page = pdf.pages[0]
+    with pikepdf.Pdf.open(io.BytesIO(content)) as pdf, pikepdf.Pdf.open(io.BytesIO(first)) as letterhead:
+        pages = pdf.pages
+        page = pages[0]
         page.add_underlay(pdf.copy_foreign(letterhead.pages[0].as_form_xobject()), pikepdf.Rectangle(*page.mediabox))
-        if over is not None and over_to is not None:
-            with pikepdf.Pdf.open(io.BytesIO(over)) as closing:
-                page = pdf.pages[over_to[0]]
+        if others is not None and len(pages) > 1:
+            with pikepdf.Pdf.open(io.BytesIO(others)) as continued:
+                header = pdf.copy_foreign(continued.pages[0].as_form_xobject())
+                for page in pages[1:]:
+                    page.add_underlay(header, pikepdf.Rectangle(*page.mediabox))
+        if closing is not None and closing_to is not None:
+            with pikepdf.Pdf.open(io.BytesIO(closing)) as labels:
+                page = pages[closing_to[0]]
                 box = pikepdf.Rectangle(page.mediabox)  # page geometry in points, not money
-                down = over_to[1] - over_from
-                page.add_overlay(
-                    pdf.copy_foreign(closing.pages[0].as_form_xobject()),
+                down = closing_to[1] - closing_from
+                page.add_underlay(
+                    pdf.copy_foreign(labels.pages[0].as_form_xobject()),
                     pikepdf.Rectangle(box.llx, box.lly - down, box.urx, box.ury - down),
                 )
         out = io.BytesIO()
@@ -260,12 +276,13 @@ def compose(content: bytes, *, under: bytes, over: bytes | None = None, over_to:
 
 
 def render_invoice_pdf(invoice, *, url_fetcher=None) -> bytes:
-    """The invoice's own layer, rendered now, with the cached static layers laid under and over it."""
+    """The invoice's own layer, rendered now, with the cached fixed layers laid under it."""
     context = invoice_context(invoice)
     document = render_html_document(render_invoice_html(invoice, context=context), url_fetcher=url_fetcher)
     letterhead, _ = static_layer(render_letterhead_html(invoice, context=context))
+    continued = static_layer(render_continued_html(invoice, context=context))[0] if len(document.pages) > 1 else None
     closing, closing_at = static_layer(render_closing_html(invoice, context=context))
     return compose(
-        document.write_pdf(), under=letterhead, over=closing, over_to=_anchor(document),
-        over_from=closing_at[1] if closing_at else 0.0,
+        document.write_pdf(), first=letterhead, others=continued, closing=closing, closing_to=_anchor(document),
+        closing_from=closing_at[1] if closing_at else 0.0,
     )

@@ -82,12 +82,16 @@ def test_a_hostile_name_renders_as_text_and_fetches_nothing(organization, no_pdf
         asked.append(url)
         return original(self, url, headers)
 
+    # Every fetcher (the per-invoice one and the fixed layers' ones) is spied; the fixed layers are rendered
+    # afresh so their fetches (the logo) are seen too.
     monkeypatch.setattr(type(fetcher), "fetch", spy)
+    invoice_pdf._layers.clear()
     text = pdf_text(invoice_pdf.render_invoice_pdf(invoice, url_fetcher=fetcher))
     assert '<img src="file:///etc/passwd">' in text.replace("\n", "")
     assert fetcher.refused == []
     static = invoice_pdf.STATIC_DIR.as_uri()
     assert asked and all(url.startswith(static) for url in asked), asked
+    assert not any(bad in url for url in asked for bad in ("passwd", "shadow", "169.254", "evil.example")), asked
 
 
 def test_the_fetcher_refuses_everything_outside_static():
@@ -197,3 +201,26 @@ def test_a_long_invoice_keeps_its_labels_on_the_page_where_the_totals_land(organ
     assert "ditagihkan kepada" in first and "pembayaran" not in first
     assert "pembayaran" in last and "terbilang" in last and "total" in last
     assert "kategori 39" in " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def test_every_page_has_the_table_header_the_number_and_a_page_count(organization, no_pdf):
+    lines = [{"description": f"Percakapan WhatsApp kategori {i} · Indonesia", "quantity": 100 + i, "unit_price": 321}
+             for i in range(40)]
+    invoice = invoice_create(organization=organization, lines=lines)
+    invoice_pdf._layers.clear()
+    pages = [" ".join(page.extract_text().split()).lower()
+             for page in PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice))).pages]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert "harga satuan" in text and "jumlah" in text, number
+        assert invoice.number.lower() in text, number
+        assert f"halaman {number} dari {len(pages)}" in text, number
+    # The letterhead is on page 1 only.
+    assert "ditagihkan kepada" in pages[0] and not any("ditagihkan kepada" in text for text in pages[1:])
+
+
+def test_a_one_page_invoice_says_page_1_of_1_and_repeats_nothing(sample):
+    reader = PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(sample)))
+    text = " ".join(reader.pages[0].extract_text().split()).lower()
+    assert len(reader.pages) == 1
+    assert "halaman 1 dari 1" in text and text.count("harga satuan") == 1
