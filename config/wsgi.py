@@ -1,7 +1,9 @@
-import os
+"""WSGI entry point (gunicorn, runserver): see config/handlers.py for the two middleware stacks."""
 
-from django.core.wsgi import get_wsgi_application
+import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-application = get_wsgi_application()
+from config.handlers import get_application  # noqa: E402
+
+application = get_application()

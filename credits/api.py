@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.api_errors import api_error
 
 from .models import LedgerEntry, MessageUsage
-from .selectors import balance_for, ledger_for, lots_for
+from .selectors import balance_and_lots, balance_for, ledger_for
 from .services import (
     MESSAGE_ID_MAX_LENGTH,
     InsufficientCredits,
@@ -256,12 +256,10 @@ class BalanceView(APIView):
         ),
     )
     def get(self, request):
-        org = request.user.organization
-        now = timezone.now()
-        lots = lots_for(org, now=now).values("id", "source", "credits", "remaining", "granted_at", "expires_at")
+        balance, lots = balance_and_lots(request.user.organization)
         return Response(
             {
-                "balance": balance_for(org, now=now),
+                "balance": balance,
                 "lots": [
                     {
                         "id": str(lot["id"]),

@@ -37,6 +37,25 @@ def balance_for(organization: Organization, *, now: datetime | None = None) -> i
     return row[0] - row[1]
 
 
+LOT_FIELDS = ("id", "source", "credits", "remaining", "granted_at", "expires_at")
+
+
+def balance_and_lots(organization: Organization, *, now: datetime | None = None) -> tuple[int, list[dict]]:
+    """The spendable balance and the spendable lots (soonest-expiring first, as ``LOT_FIELDS`` dicts) in two
+    plain indexed queries, neither depending on the size of the ledger: the balance row, and the organization's
+    lots with credits left (``credit_lot_open_idx``). Lots past expiry that the expiry job has not swept yet are
+    subtracted from the balance and not listed, as in :func:`balance_for`. This is the API's balance read."""
+    now = now or timezone.now()
+    open_lots = list(
+        CreditLot.objects.filter(organization=organization, remaining__gt=0).order_by("expires_at", "id").values(*LOT_FIELDS)
+    )
+    balance = CreditBalance.objects.filter(organization=organization).values_list("balance", flat=True).first()
+    if balance is None:
+        return 0, []
+    stale = sum(lot["remaining"] for lot in open_lots if lot["expires_at"] <= now)
+    return balance - stale, [lot for lot in open_lots if lot["expires_at"] > now]
+
+
 def lots_for(organization: Organization, *, now: datetime | None = None) -> QuerySet[CreditLot]:
     """Spendable lots, soonest-expiring first (the order they are spent in)."""
     now = now or timezone.now()

@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from credits.models import MessageUsage
+from credits.models import CreditBalance, MessageUsage
 from credits.selectors import balance_for, ledger_audit
+from credits.services import lot_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +162,16 @@ def test_balance_lists_spendable_lots_soonest_first(api_client, organization, gr
     assert body["balance"] == 8
     assert [lot["id"] for lot in body["lots"]] == [str(soon.pk), str(late.pk)]
     assert body["lots"][0]["remaining"] == 3 and body["lots"][0]["expires_at"]
+
+
+def test_balance_leaves_out_lots_past_expiry_that_the_job_has_not_swept(api_client, organization):
+    now = timezone.now()
+    lot_grant(organization=organization, credits=5, source="grant", granted_at=now, expires_at=now + timedelta(days=1))
+    kept = lot_grant(organization=organization, credits=7, source="grant", granted_at=now, expires_at=now + timedelta(days=9))
+    with time_machine.travel(now + timedelta(days=2)):
+        body = api_client.get("/api/v1/credits/balance").json()
+    assert body["balance"] == 7 and [lot["id"] for lot in body["lots"]] == [str(kept.pk)]
+    assert CreditBalance.objects.get(organization=organization).balance == 12  # not swept: the row still has it
 
 
 def test_balance_is_scoped_to_the_key_organization(api_client, organization, other_organization, grant):
