@@ -97,3 +97,22 @@ def test_pages_keep_sessions_and_csrf(app):
     status, _headers, _content = wsgi(app, "POST", "/accounts/login/", body=b"username=a&password=b",
                                       headers={"CONTENT_TYPE": "application/x-www-form-urlencoded"})
     assert status == 403  # no CSRF token: refused by the site stack
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_whatsapp_delivery_is_verified_and_stored_through_the_machine_stack(app):
+    from conversations.models import WebhookEvent
+    from tests.conversations.helpers import load_fixture, sign
+
+    status, _headers, content = wsgi(
+        app, "GET", "/webhooks/whatsapp",
+        headers={"QUERY_STRING": "hub.mode=subscribe&hub.verify_token=whatsapp-test-verify-token&hub.challenge=1158201444"},
+    )
+    assert status == 200 and content == b"1158201444"
+    body = json.dumps(load_fixture("08_status_sent_marketing_PMP_regular_meta_docs.json")).encode()
+    status, headers, _content = wsgi(app, "POST", "/webhooks/whatsapp", body=body,
+                                     headers={"HTTP_X_HUB_SIGNATURE_256": sign(body)})
+    assert status == 200 and "set-cookie" not in header_names(headers)
+    assert WebhookEvent.objects.count() == 1
+    again = wsgi(app, "POST", "/webhooks/whatsapp", body=body, headers={"HTTP_X_HUB_SIGNATURE_256": sign(body)})
+    assert again[0] == 200 and WebhookEvent.objects.count() == 1  # stored once
