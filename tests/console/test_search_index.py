@@ -42,3 +42,30 @@ def test_the_search_still_finds_by_any_column(staff):
     OrganizationFactory(name="Lain Lagi")
     for term in ("sejahtera", "543.2-111", "KAS@WARUNG", wanted.slug):
         assert list(_search_queryset(staff, term)) == [wanted], term
+
+
+def test_a_database_that_refuses_the_extension_gets_a_warning_not_a_failed_migration(monkeypatch):
+    import importlib
+
+    from django.db import DatabaseError
+
+    migration = importlib.import_module("accounts.migrations.0006_organization_search_trigram")
+    executed = []
+
+    class RefusingEditor:
+        def __init__(self):
+            self.connection = connection
+
+        def execute(self, sql):
+            executed.append(sql)
+            if "CREATE EXTENSION" in sql:
+                raise DatabaseError("permission denied to create extension")
+
+    warnings = []
+    monkeypatch.setattr(migration.logger, "warning", lambda message, *args: warnings.append(message % args))
+    migration.forwards(None, RefusingEditor())
+    assert executed == ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]  # no index is attempted
+    assert len(warnings) == 1 and "pg_trgm is not available" in warnings[0]
+    with connection.cursor() as cursor:  # the savepoint kept the test's transaction usable
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
