@@ -16,8 +16,8 @@ from django.core.handlers.wsgi import WSGIHandler
 
 
 class StackWSGIHandler(WSGIHandler):
-    """A WSGIHandler whose middleware chain comes from the setting named ``stack_setting``; ``middleware`` lists
-    what it loaded."""
+    """A WSGIHandler whose middleware chain comes from the setting named ``stack_setting`` (the site's
+    ``MIDDLEWARE`` by default); ``middleware`` lists what it loaded."""
 
     stack_setting = "MIDDLEWARE"
 
@@ -33,10 +33,6 @@ class StackWSGIHandler(WSGIHandler):
             settings.MIDDLEWARE = site_stack
 
 
-class SiteWSGIHandler(StackWSGIHandler):
-    stack_setting = "MIDDLEWARE"
-
-
 class MachineWSGIHandler(StackWSGIHandler):
     stack_setting = "MACHINE_MIDDLEWARE"
 
@@ -45,7 +41,7 @@ class SaldoWSGIApplication:
     """Route each request to the site handler or the machine handler by path prefix."""
 
     def __init__(self):
-        self.site = SiteWSGIHandler()
+        self.site = StackWSGIHandler()
         self.machine = MachineWSGIHandler()
         self.prefixes = tuple(settings.MACHINE_PATH_PREFIXES)
 
