@@ -106,7 +106,7 @@ with connection.cursor() as c:
                    1000, 'hist-' || g, '', now() - interval '1 second' * g FROM generate_series(1, %s) g
         ''', [org.pk, n])
         c.execute('''
-            INSERT INTO credits_messageusage (organization_id, message_id, direction, charged_at, credits, balance_after)
+            INSERT INTO credits_messageusage (organization_id, message_id, direction, charged_at, credits, spendable_after)
             SELECT %s, 'hist-' || g, 'inbound', now() - interval '1 second' * g, 1, 1000 FROM generate_series(1, %s) g
         ''', [org.pk, n])
     c.execute("CREATE TABLE bench_baseline_balance (id int PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))")

@@ -2,7 +2,7 @@
 
 Django's ``bulk_update`` builds one ``CASE WHEN`` per field and row, and both it and ``bulk_create`` run
 every value through the field's ``get_db_prep_save``: for a batch of 500 messages that costs more Python than
-the rating itself. On PostgreSQL, one ``UPDATE ... FROM unnest(arrays)`` or ``INSERT ... SELECT * FROM
+the rating itself. One ``UPDATE ... FROM unnest(arrays)`` or ``INSERT ... SELECT * FROM
 unnest(arrays)`` does the same in a single statement, with the values handed to psycopg as they are (the
 models here only hold str, int, bool, Decimal, date, aware datetime, UUID and JSON lists).
 """
@@ -29,9 +29,6 @@ def _cast(field: models.Field, ref: str) -> str:
 def bulk_update(model: type[models.Model], objs: list, fields: list[str]) -> None:
     if not objs:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(objs, fields, batch_size=500)
-        return
     meta = model._meta
     pk = meta.pk
     columns = [meta.get_field(name) for name in fields]
@@ -54,11 +51,8 @@ def bulk_update(model: type[models.Model], objs: list, fields: list[str]) -> Non
 
 
 def bulk_insert_ignore_conflicts(model: type[models.Model], objs: list) -> None:
-    """``bulk_create(objs, ignore_conflicts=True)``, in one statement on PostgreSQL."""
+    """``bulk_create(objs, ignore_conflicts=True)``, in one statement."""
     if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
         return
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]

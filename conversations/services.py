@@ -88,18 +88,13 @@ def webhook_event_store(*, body: bytes) -> tuple[int, bool]:
     text = body.decode("utf-8", errors="backslashreplace")
     params = [digest, text, timezone.now(), WebhookEvent.Status.RECEIVED.value]
     # One statement: in autocommit mode it commits by itself, and on_commit then runs at once.
-    if connection.vendor == "postgresql":
-        # A server-side prepared statement: PostgreSQL parses and plans it once per connection.
-        import psycopg
+    # A server-side prepared statement: PostgreSQL parses and plans it once per connection.
+    import psycopg
 
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_STORE_EVENT_SQL, params, prepare=True)
-            row = cursor.fetchone()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(_STORE_EVENT_SQL, params)
-            row = cursor.fetchone()
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_STORE_EVENT_SQL, params, prepare=True)
+        row = cursor.fetchone()
     if row is None:
         return WebhookEvent.objects.values_list("pk", flat=True).get(body_sha256=digest), False
     event_id = row[0]

@@ -6,8 +6,6 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.db import transaction
-from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -41,32 +39,19 @@ def _org_link(obj):
 
 @admin.register(CreditBalance)
 class CreditBalanceAdmin(ReadOnlyAdmin):
-    list_display = ["organization", "spendable", "balance", "updated_at", "low_balance_notified_at"]
+    list_display = ["organization", "spendable_balance", "balance", "updated_at", "low_balance_notified_at"]
     search_fields = ["organization__name", "organization__slug"]
     list_select_related = ["organization"]
-    readonly_fields = ["organization", "balance", "spendable", "updated_at", "low_balance_notified_at", "links"]
+    readonly_fields = ["organization", "balance", "spendable_balance", "updated_at", "low_balance_notified_at", "links"]
     change_list_template = "credits/admin/balance_change_list.html"
 
     def get_queryset(self, request):
         # The spendable balance in the same query (balance row minus expired-unswept lots), not one per row.
-        stale = (
-            CreditLot.objects.filter(
-                organization_id=OuterRef("organization_id"), remaining__gt=0, expires_at__lte=timezone.now()
-            )
-            .order_by()
-            .values("organization_id")
-            .annotate(n=Sum("remaining"))
-            .values("n")
-        )
-        return super().get_queryset(request).annotate(
-            _spendable=F("balance") - Coalesce(Subquery(stale, output_field=IntegerField()), Value(0))
-        )
+        return super().get_queryset(request).with_spendable(timezone.now())
 
-    @admin.display(description=_("spendable balance"), ordering="_spendable")
-    def spendable(self, obj):
-        if hasattr(obj, "_spendable"):
-            return obj._spendable
-        return balance_for(obj.organization)
+    @admin.display(description=_("spendable balance"), ordering="spendable")
+    def spendable_balance(self, obj):
+        return obj.spendable
 
     @admin.display(description=_("history"))
     def links(self, obj):
@@ -168,7 +153,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(MessageUsage)
 class MessageUsageAdmin(ReadOnlyAdmin):
-    list_display = ["charged_at", "organization_link", "message_id", "direction", "occurred_at", "balance_after"]
+    list_display = ["charged_at", "organization_link", "message_id", "direction", "occurred_at", "spendable_after"]
     list_filter = ["direction", "charged_at"]
     search_fields = ["message_id"]
     list_select_related = ["organization"]

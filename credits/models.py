@@ -10,19 +10,69 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Cast
+from django.db.models import BooleanField, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 
 
+def _unexpired(at) -> Q:
+    """The one definition of expiry (DESIGN: "expiry is a fact of time, the job only writes it down"): a lot is
+    worth something strictly before ``expires_at``. The charge function saldo_usage_charge states the same
+    condition in SQL; tests/credits/test_agreement.py checks that the two always agree."""
+    return Q(expires_at__gt=at)
+
+
+class CreditLotQuerySet(models.QuerySet):
+    def with_credits_left(self):
+        return self.filter(remaining__gt=0)
+
+    def spendable(self, at):
+        """Lots that can be spent at ``at``: credits left and not expired."""
+        return self.with_credits_left().filter(_unexpired(at))
+
+    def expired_unswept(self, at):
+        """Lots past expiry whose credits the expiry job has not written down yet: still counted in the
+        balance row, never spendable."""
+        return self.with_credits_left().exclude(_unexpired(at))
+
+    def with_spendable_flag(self, at):
+        """Each lot annotated with ``is_spendable`` (not expired at ``at``), for reads that take every lot with
+        credits left in one query and split them."""
+        return self.annotate(is_spendable=ExpressionWrapper(_unexpired(at), output_field=BooleanField()))
+
+    def in_spending_order(self):
+        """Soonest-expiring first: the order lots are spent in."""
+        return self.order_by("expires_at", "id")
+
+    def remaining_sum(self) -> int:
+        return self.aggregate(n=Sum("remaining"))["n"] or 0
+
+
+class CreditBalanceQuerySet(models.QuerySet):
+    def with_spendable(self, at):
+        """Each balance row annotated with ``spendable``: the row minus its organization's expired-unswept lots,
+        in the same query whatever the number of rows (a partial index finds those few lots)."""
+        stale = (
+            CreditLot.objects.expired_unswept(at)
+            .filter(organization_id=OuterRef("organization_id"))
+            .order_by()
+            .values("organization_id")
+            .annotate(n=Sum("remaining"))
+            .values("n")
+        )
+        return self.annotate(
+            spendable=F("balance") - Coalesce(Subquery(stale, output_field=IntegerField()), Value(0))
+        )
+
+
 class CreditBalance(models.Model):
     """The running balance of one organization: Σ ledger deltas, kept in one row so reads are O(1).
 
     Lots that are past ``expires_at`` but not yet swept by the expiry job are still counted here;
-    ``credits.selectors.balance_for`` subtracts them so the balance shown is always exact."""
+    ``CreditBalanceQuerySet.with_spendable`` subtracts them so the balance shown is always exact."""
 
     organization = models.OneToOneField(
         Organization, primary_key=True, on_delete=models.CASCADE, related_name="credit_balance"
@@ -32,6 +82,8 @@ class CreditBalance(models.Model):
     # Set when the owners were told the balance fell below the threshold; cleared when it rises again,
     # so each crossing sends one e-mail.
     low_balance_notified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CreditBalanceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("credit balance")
@@ -68,6 +120,8 @@ class CreditLot(models.Model):
     clawed_back_at = models.DateTimeField(null=True, blank=True)
     expiry_reminded_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CreditLotQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("credit lot")
         verbose_name_plural = _("credit lots")
@@ -98,7 +152,8 @@ class CreditLot(models.Model):
         return f"{self.get_source_display()} {self.credits} ({self.remaining} left, expires {self.expires_at:%Y-%m-%d})"
 
     def is_expired(self, now=None) -> bool:
-        return self.expires_at <= (now or timezone.now())
+        """The instance form of ``_unexpired``, for a lot already in hand."""
+        return not self.expires_at > (now or timezone.now())
 
 
 class LedgerQuerySet(models.QuerySet):
@@ -132,6 +187,8 @@ class LedgerEntry(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     delta = models.BigIntegerField(_("delta"))
+    # The balance row after this entry: Σ deltas so far, expired-unswept lots included until the expiry job
+    # writes them down (MessageUsage.spendable_after is what the customer was shown).
     balance_after = models.BigIntegerField(_("balance after"))
     lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger")
     reference = models.CharField(_("reference"), max_length=200, blank=True)
@@ -192,7 +249,9 @@ class MessageUsage(models.Model):
     lot = models.ForeignKey(
         CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="usage", db_index=False
     )
-    balance_after = models.BigIntegerField(_("balance after"))
+    # The spendable balance after this charge, as the API answered it (and answers it again on a replay):
+    # the balance row minus expired-unswept lots. Not the ledger's balance_after.
+    spendable_after = models.BigIntegerField(_("spendable balance after"))
 
     class Meta:
         verbose_name = _("message usage")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, TextField, Value
+from django.db.models import QuerySet, Sum, TextField, Value
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
@@ -16,25 +15,15 @@ from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
 
 def balance_for(organization: Organization, *, now: datetime | None = None) -> int:
     """The spendable balance, in one query that does not depend on the size of the ledger: the balance
-    row minus the credits of lots that are past expiry but not yet swept by the expiry job (a partial
-    index finds those few lots)."""
+    row minus the credits of lots that are past expiry but not yet swept by the expiry job."""
     now = now or timezone.now()
-    stale = (
-        CreditLot.objects.filter(organization_id=OuterRef("organization_id"), remaining__gt=0, expires_at__lte=now)
-        .order_by()
-        .values("organization_id")
-        .annotate(n=Sum("remaining"))
-        .values("n")
-    )
-    row = (
+    spendable = (
         CreditBalance.objects.filter(organization=organization)
-        .annotate(stale=Coalesce(Subquery(stale, output_field=IntegerField()), Value(0)))
-        .values_list("balance", "stale")
+        .with_spendable(now)
+        .values_list("spendable", flat=True)
         .first()
     )
-    if row is None:
-        return 0
-    return row[0] - row[1]
+    return spendable or 0
 
 
 LOT_FIELDS = ("id", "source", "credits", "remaining", "granted_at", "expires_at")
@@ -43,25 +32,28 @@ LOT_FIELDS = ("id", "source", "credits", "remaining", "granted_at", "expires_at"
 def balance_and_lots(organization: Organization, *, now: datetime | None = None) -> tuple[int, list[dict]]:
     """The spendable balance and the spendable lots (soonest-expiring first, as ``LOT_FIELDS`` dicts) in two
     plain indexed queries, neither depending on the size of the ledger: the balance row, and the organization's
-    lots with credits left (``credit_lot_open_idx``). Lots past expiry that the expiry job has not swept yet are
-    subtracted from the balance and not listed, as in :func:`balance_for`. This is the API's balance read."""
+    lots with credits left (``credit_lot_open_idx``), each flagged spendable or not. Lots past expiry that the
+    expiry job has not swept yet are subtracted from the balance and not listed, as in :func:`balance_for`.
+    This is the API's balance read."""
     now = now or timezone.now()
     open_lots = list(
-        CreditLot.objects.filter(organization=organization, remaining__gt=0).order_by("expires_at", "id").values(*LOT_FIELDS)
+        CreditLot.objects.filter(organization=organization)
+        .with_credits_left()
+        .with_spendable_flag(now)
+        .in_spending_order()
+        .values(*LOT_FIELDS, "is_spendable")
     )
     balance = CreditBalance.objects.filter(organization=organization).values_list("balance", flat=True).first()
     if balance is None:
         return 0, []
-    stale = sum(lot["remaining"] for lot in open_lots if lot["expires_at"] <= now)
-    return balance - stale, [lot for lot in open_lots if lot["expires_at"] > now]
+    stale = sum(lot["remaining"] for lot in open_lots if not lot["is_spendable"])
+    lots = [{field: lot[field] for field in LOT_FIELDS} for lot in open_lots if lot["is_spendable"]]
+    return balance - stale, lots
 
 
 def lots_for(organization: Organization, *, now: datetime | None = None) -> QuerySet[CreditLot]:
     """Spendable lots, soonest-expiring first (the order they are spent in)."""
-    now = now or timezone.now()
-    return CreditLot.objects.filter(organization=organization, remaining__gt=0, expires_at__gt=now).order_by(
-        "expires_at", "id"
-    )
+    return CreditLot.objects.filter(organization=organization).spendable(now or timezone.now()).in_spending_order()
 
 
 def all_lots_for(organization: Organization) -> QuerySet[CreditLot]:
@@ -77,13 +69,9 @@ def usage_for(organization: Organization) -> QuerySet[MessageUsage]:
 
 
 def _usage_of(organization: Organization) -> QuerySet[MessageUsage]:
-    """Usage rows of one organization for date-range reads, written to match usage_orgtext_charged_idx on
-    PostgreSQL (see MessageUsage.Meta.indexes for why that index is keyed on organization_id::text)."""
-    if connection.vendor == "postgresql":
-        return MessageUsage.objects.alias(org_key=Cast("organization_id", TextField())).filter(
-            org_key=str(organization.pk)
-        )
-    return MessageUsage.objects.filter(organization=organization)
+    """Usage rows of one organization for date-range reads, written to match usage_orgtext_charged_idx
+    (see MessageUsage.Meta.indexes for why that index is keyed on organization_id::text)."""
+    return MessageUsage.objects.alias(org_key=Cast("organization_id", TextField())).filter(org_key=str(organization.pk))
 
 
 def usage_per_day(organization: Organization, *, days: int = 30, now: datetime | None = None) -> list[dict]:
@@ -111,23 +99,14 @@ def usage_per_day(organization: Organization, *, days: int = 30, now: datetime |
 
 def ledger_audit(organization_id) -> dict:
     """The three numbers invariant 1 says are equal: balance row (minus expired-unswept lots, as shown),
-    Σ remaining of unexpired lots, Σ ledger deltas (minus the same expired-unswept credits)."""
+    Σ remaining of spendable lots, Σ ledger deltas (minus the same expired-unswept credits)."""
     now = timezone.now()
     row = CreditBalance.objects.filter(organization_id=organization_id).values_list("balance", flat=True).first() or 0
-    stale = (
-        CreditLot.objects.filter(organization_id=organization_id, remaining__gt=0, expires_at__lte=now).aggregate(
-            n=Sum("remaining")
-        )["n"]
-        or 0
-    )
-    lots = (
-        CreditLot.objects.filter(organization_id=organization_id, expires_at__gt=now).aggregate(n=Sum("remaining"))[
-            "n"
-        ]
-        or 0
-    )
+    lots_of = CreditLot.objects.filter(organization_id=organization_id)
+    stale = lots_of.expired_unswept(now).remaining_sum()
+    lots = lots_of.spendable(now).remaining_sum()
     ledger = LedgerEntry.objects.filter(organization_id=organization_id).aggregate(n=Sum("delta"))["n"] or 0
-    negative_lots = CreditLot.objects.filter(organization_id=organization_id, remaining__lt=0).count()
+    negative_lots = lots_of.filter(remaining__lt=0).count()
     return {
         "balance": row - stale,
         "lots": lots,
@@ -164,7 +143,7 @@ def staff_summary(*, now: datetime | None = None) -> dict:
     ledger = LedgerEntry.objects.filter(created_at__gte=month, created_at__lte=now).aggregate(**aggregates)
     # Usage and expiry are negative deltas; staff read them as positive amounts.
     figures = {key: abs(int(value)) for key, value in ledger.items()}
-    week = CreditLot.objects.filter(remaining__gt=0, expires_at__gt=now, expires_at__lte=now + timedelta(days=7)).aggregate(
+    week = CreditLot.objects.spendable(now).filter(expires_at__lte=now + timedelta(days=7)).aggregate(
         lots=Count("id"), credits=Coalesce(Sum("remaining"), Value(0))
     )
     figures["expiring_week_lots"] = week["lots"]

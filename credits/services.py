@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization
 
-from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
+from .models import CreditBalance, CreditLot, LedgerEntry
 
 REMINDER_DAYS = 3
 MESSAGE_ID_MAX_LENGTH = 128
@@ -83,18 +83,14 @@ def _lock_balance(organization: Organization, *, create: bool = True) -> CreditB
 
 def _expired_unswept(organization_id, now: datetime) -> int:
     """Credits still counted in the balance row although their lot has expired (expiry job not run yet)."""
-    return (
-        CreditLot.objects.filter(organization_id=organization_id, remaining__gt=0, expires_at__lte=now).aggregate(
-            n=Sum("remaining")
-        )["n"]
-        or 0
-    )
+    return CreditLot.objects.filter(organization_id=organization_id).expired_unswept(now).remaining_sum()
 
 
 def _spendable_lots(organization_id, now: datetime) -> list[tuple]:
     return list(
-        CreditLot.objects.filter(organization_id=organization_id, remaining__gt=0, expires_at__gt=now)
-        .order_by("expires_at", "id")
+        CreditLot.objects.filter(organization_id=organization_id)
+        .spendable(now)
+        .in_spending_order()
         .values_list("id", "remaining")
     )
 
@@ -235,7 +231,7 @@ def lot_clawback(*, lot: CreditLot, reason: str, reference: str = "", created_by
             return 0
         taken = 0
         if lot.remaining > 0:
-            kind = LedgerEntry.Kind.EXPIRY if lot.expires_at <= now else LedgerEntry.Kind.REVERSAL
+            kind = LedgerEntry.Kind.EXPIRY if lot.is_expired(now) else LedgerEntry.Kind.REVERSAL
             amount = lot.remaining
             new_balance = balance.balance - amount
             _set_balance(balance, new_balance, now)
@@ -266,7 +262,7 @@ def lots_expire(*, now: datetime | None = None) -> int:
     workers at once, changes nothing more (invariant 9). Returns the number of lots expired."""
     now = now or timezone.now()
     org_ids = list(
-        CreditLot.objects.filter(remaining__gt=0, expires_at__lte=now)
+        CreditLot.objects.expired_unswept(now)
         .values_list("organization_id", flat=True)
         .distinct()
         .order_by()
@@ -276,8 +272,9 @@ def lots_expire(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             balance = CreditBalance.objects.select_for_update().filter(organization_id=org_id).first()
             lots = list(
-                CreditLot.objects.filter(organization_id=org_id, remaining__gt=0, expires_at__lte=now)
-                .order_by("expires_at", "id")
+                CreditLot.objects.filter(organization_id=org_id)
+                .expired_unswept(now)
+                .in_spending_order()
                 .values_list("id", "remaining")
             )
             if balance is None or not lots:
@@ -328,16 +325,16 @@ def credits_adjust(
 
 # --- usage -----------------------------------------------------------------------------------------
 
-# The PostgreSQL charge is the function saldo_usage_charge (migration 0006): lock, pick, insert ON CONFLICT,
-# update lot and balance, ledger row, all in one statement. The insert's conflict check goes through the unique
-# (organization_id, message_id) index whatever the planner's statistics say.
-_PG_CHARGE_SQL = "SELECT * FROM saldo_usage_charge(%s, %s, %s, %s, %s)"
+# The charge is the PostgreSQL function saldo_usage_charge (credits migrations 0006 and 0009): lock, pick, insert
+# ON CONFLICT, update lot and balance, ledger row, all in one statement. The insert's conflict check goes through
+# the unique (organization_id, message_id) index whatever the planner's statistics say.
+_CHARGE_SQL = "SELECT * FROM saldo_usage_charge(%s, %s, %s, %s, %s)"
 
 
-def _replay(message: UsageMessage, direction: str, occurred_at, balance_after: int) -> ChargeResult:
+def _replay(message: UsageMessage, direction: str, occurred_at, spendable_after: int) -> ChargeResult:
     if direction != message.direction or occurred_at != message.occurred_at:
         raise UsageConflict(message.message_id)
-    return ChargeResult(message.message_id, balance_after, created=False)
+    return ChargeResult(message.message_id, spendable_after, created=False)
 
 
 def usage_charge(
@@ -347,59 +344,15 @@ def usage_charge(
     A replay with the same fields returns the original result; other fields raise UsageConflict; no
     spendable credit raises InsufficientCredits (nothing is written)."""
     message = UsageMessage(message_id, direction, occurred_at)
-    if connection.vendor == "postgresql":
-        # One statement, so one transaction of its own (or part of the caller's); see saldo_usage_charge.
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_CHARGE_SQL, [organization.pk, message_id, direction, occurred_at, timezone.now()])
-            charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone() or (None, None, None, None)
-        if charged_balance is not None:
-            return ChargeResult(message_id, charged_balance, created=True)
-        if e_direction is not None:
-            return _replay(message, e_direction, e_occurred_at, e_balance)
-        raise InsufficientCredits(0)
-    with transaction.atomic():
-        return _usage_charge_portable(organization, message)
-
-
-def _usage_charge_portable(organization: Organization, message: UsageMessage) -> ChargeResult:
-    balance = _lock_balance(organization, create=False)
-    existing = (
-        MessageUsage.objects.filter(organization=organization, message_id=message.message_id)
-        .values_list("direction", "occurred_at", "balance_after")
-        .first()
-    )
-    if existing is not None:
-        return _replay(message, *existing)
-    if balance is None:
-        raise InsufficientCredits(0)
-    now = timezone.now()
-    lots = _spendable_lots(organization.pk, now)
-    if not lots:
-        raise InsufficientCredits(0)
-    lot_id = lots[0][0]
-    _debit_lots([(lot_id, 1)])
-    new_balance = balance.balance - 1
-    _set_balance(balance, new_balance, now)
-    shown = new_balance - _expired_unswept(organization.pk, now)
-    MessageUsage.objects.create(
-        organization=organization,
-        message_id=message.message_id,
-        direction=message.direction,
-        occurred_at=message.occurred_at,
-        charged_at=now,
-        lot_id=lot_id,
-        balance_after=shown,
-    )
-    LedgerEntry.objects.create(
-        organization=organization,
-        kind=LedgerEntry.Kind.USAGE,
-        delta=-1,
-        balance_after=new_balance,
-        lot_id=lot_id,
-        reference=message.message_id,
-        created_at=now,
-    )
-    return ChargeResult(message.message_id, shown, created=True)
+    # One statement, so one transaction of its own (or part of the caller's); see saldo_usage_charge.
+    with connection.cursor() as cursor:
+        cursor.execute(_CHARGE_SQL, [organization.pk, message_id, direction, occurred_at, timezone.now()])
+        charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone() or (None, None, None, None)
+    if charged_balance is not None:
+        return ChargeResult(message_id, charged_balance, created=True)
+    if e_direction is not None:
+        return _replay(message, e_direction, e_occurred_at, e_balance)
+    raise InsufficientCredits(0)
 
 
 BATCH_CHARGED = "charged"
@@ -408,7 +361,7 @@ BATCH_INSUFFICIENT = "insufficient_credits"
 BATCH_INVALID = "invalid"
 
 
-_PG_EXISTING_BATCH_SQL = """
+_EXISTING_BATCH_SQL = """
 SELECT u.message_id, u.direction, u.occurred_at
 FROM unnest(%s::varchar[]) AS m(id)
 CROSS JOIN LATERAL (
@@ -420,15 +373,12 @@ CROSS JOIN LATERAL (
 
 
 def _existing_usage(organization: Organization, ids: list[str]) -> dict[str, tuple]:
-    """Which of ``ids`` were already charged, with their fields. On PostgreSQL one unique-index probe per id:
+    """Which of ``ids`` were already charged, with their fields: one unique-index probe per id.
     ``message_id IN (...)`` let the planner, with statistics that had not caught up with a busy
     organization, scan all of its usage rows (94 ms per batch at 200,000 rows)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_EXISTING_BATCH_SQL, [ids, organization.pk])
-            return {mid: (direction, occ) for mid, direction, occ in cursor.fetchall()}
-    rows = MessageUsage.objects.filter(organization=organization, message_id__in=ids)
-    return {mid: (direction, occ) for mid, direction, occ in rows.values_list("message_id", "direction", "occurred_at")}
+    with connection.cursor() as cursor:
+        cursor.execute(_EXISTING_BATCH_SQL, [ids, organization.pk])
+        return {mid: (direction, occ) for mid, direction, occ in cursor.fetchall()}
 
 
 def usage_charge_batch(*, organization: Organization, messages: list[UsageMessage]) -> tuple[list[dict], int]:
@@ -485,41 +435,25 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
         return results, left
 
 
-def _bulk_insert_usage(organization, charged, lot_ids, shown_after, now) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                INSERT INTO credits_messageusage
-                    (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, balance_after)
-                SELECT %s, m, d, o, %s, 1, l, b
-                FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::uuid[], %s::bigint[]) AS t(m, d, o, l, b)
-                """,
-                [
-                    organization.pk,
-                    now,
-                    [m.message_id for m in charged],
-                    [m.direction for m in charged],
-                    [m.occurred_at for m in charged],
-                    lot_ids,
-                    shown_after,
-                ],
-            )
-        return
-    MessageUsage.objects.bulk_create(
-        [
-            MessageUsage(
-                organization=organization,
-                message_id=m.message_id,
-                direction=m.direction,
-                occurred_at=m.occurred_at,
-                charged_at=now,
-                lot_id=lot_id,
-                balance_after=after,
-            )
-            for m, lot_id, after in zip(charged, lot_ids, shown_after, strict=True)
-        ]
-    )
+def _bulk_insert_usage(organization, charged, lot_ids, spendable_after, now) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO credits_messageusage
+                (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, spendable_after)
+            SELECT %s, m, d, o, %s, 1, l, b
+            FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::uuid[], %s::bigint[]) AS t(m, d, o, l, b)
+            """,
+            [
+                organization.pk,
+                now,
+                [m.message_id for m in charged],
+                [m.direction for m in charged],
+                [m.occurred_at for m in charged],
+                lot_ids,
+                spendable_after,
+            ],
+        )
 
 
 # --- reminders -------------------------------------------------------------------------------------
@@ -541,10 +475,11 @@ def credits_remind(*, now: datetime | None = None) -> dict:
 
     now = now or timezone.now()
     sent = {"expiring": 0, "low_balance": 0}
-    soon = CreditLot.objects.filter(
-        remaining__gt=0, expires_at__gt=now, expires_at__lte=now + timedelta(days=REMINDER_DAYS),
-        expiry_reminded_at__isnull=True,
-    ).select_related("organization")
+    soon = (
+        CreditLot.objects.spendable(now)
+        .filter(expires_at__lte=now + timedelta(days=REMINDER_DAYS), expiry_reminded_at__isnull=True)
+        .select_related("organization")
+    )
     claimed: dict = {}
     for lot in soon:
         if CreditLot.objects.filter(pk=lot.pk, expiry_reminded_at__isnull=True).update(expiry_reminded_at=now):

@@ -1,23 +1,27 @@
 """Fixtures named after people: ``owner``, ``member``, ``other_org_owner``, ``staff``."""
 
+import os
+
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
 from accounts.services import api_key_create
+from config import embedded_postgres
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 
-def pytest_collection_modifyitems(config, items):
-    # Tests that rely on row locks are meaningless on SQLite: CI runs them on PostgreSQL.
-    from django.conf import settings
+def pytest_configure(config):
+    # Without DATABASE_URL the tests run on the embedded throw-away cluster (config.settings.test points there):
+    # start it for the session unless it is running already, and stop it afterwards if we started it.
+    if not os.environ.get("DATABASE_URL") and not hasattr(config, "workerinput"):
+        config.saldo_embedded_postgres = embedded_postgres.start(embedded_postgres.TEST_CLUSTER, throwaway=True)
 
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI does)")
-        for item in items:
-            if "postgres" in item.keywords:
-                item.add_marker(skip)
+
+def pytest_unconfigure(config):
+    server = getattr(config, "saldo_embedded_postgres", None)
+    if server is not None:
+        embedded_postgres.stop(server)
 
 
 @pytest.fixture
@@ -79,8 +83,3 @@ def api_client(api_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
-
-
-@pytest.fixture
-def is_postgres():
-    return connection.vendor == "postgresql"

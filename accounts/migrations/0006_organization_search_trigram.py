@@ -1,4 +1,4 @@
-"""Trigram indexes for the staff console's organization search (PostgreSQL only).
+"""Trigram indexes for the staff console's organization search.
 
 The admin searches name, slug, legal name, NPWP and invoice e-mail with ``icontains``, which Django writes as
 ``UPPER(col::text) LIKE UPPER('%term%')``, ORed across the five columns. A B-tree cannot serve a leading
@@ -21,8 +21,6 @@ COLUMNS = {"name": "org_name_trgm_idx", "slug": "org_slug_trgm_idx", "legal_name
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     try:
         with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint: a refusal leaves no mess
             schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -36,8 +34,6 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for name in COLUMNS.values():
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 

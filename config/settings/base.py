@@ -3,9 +3,12 @@
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.utils.translation import gettext_lazy as _
+
+from config import embedded_postgres
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -87,9 +90,20 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'saldo.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+# PostgreSQL only. Without DATABASE_URL, local and test settings point at the embedded PostgreSQL under var/
+# (config/embedded_postgres.py); production requires it.
+
+
+def database_config(default_url: str | None = None) -> dict:
+    config = env.db("DATABASE_URL", default=default_url) if default_url else env.db("DATABASE_URL")
+    # A Unix socket directory is percent-encoded in the URL's host (as libpq reads it); django-environ leaves it so.
+    config["HOST"] = unquote(config.get("HOST") or "")
+    config["ATOMIC_REQUESTS"] = False
+    config.setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    return config
+
+
+DATABASES = {"default": database_config(embedded_postgres.database_url(embedded_postgres.DEV_CLUSTER))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

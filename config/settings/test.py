@@ -1,7 +1,12 @@
-"""Tests: PostgreSQL when DATABASE_URL is set (CI), else SQLite; Redis when REDIS_URL is set."""
+"""Tests: PostgreSQL at DATABASE_URL (CI), else the embedded throw-away test cluster under var/ that
+tests/conftest.py starts; Redis when REDIS_URL is set."""
+
+from config import embedded_postgres
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_config, env
+
+DATABASES = {"default": database_config(embedded_postgres.database_url(embedded_postgres.TEST_CLUSTER))}
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789-abcdefghijklmnop"

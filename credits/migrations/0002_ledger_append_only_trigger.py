@@ -1,4 +1,4 @@
-"""Invariant 5 in the database: on PostgreSQL, ledger rows cannot be updated or deleted, whoever asks
+"""Invariant 5 in the database: ledger rows cannot be updated or deleted, whoever asks
 (TRUNCATE, used by test teardown and ``flush``, is not a row operation and stays possible)."""
 
 from django.db import migrations
@@ -20,17 +20,7 @@ DROP FUNCTION IF EXISTS credits_ledger_append_only();
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("credits", "0001_initial")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

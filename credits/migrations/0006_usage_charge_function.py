@@ -54,17 +54,7 @@ $$;
 DROP = "DROP FUNCTION IF EXISTS saldo_usage_charge(uuid, text, text, timestamptz, timestamptz);"
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("credits", "0005_drop_redundant_org_indexes")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

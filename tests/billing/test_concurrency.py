@@ -14,7 +14,7 @@ from credits.models import CreditLot
 from credits.selectors import balance_for
 from tests.billing.conftest import make_purchase, sandbox_notification
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def run_at_once(n, work):

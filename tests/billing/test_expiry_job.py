@@ -86,7 +86,6 @@ def test_it_tries_again_later_when_the_gateway_cannot_be_asked(organization):
     assert purchase.status == Purchase.Status.PENDING
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_is_safe_with_two_workers_at_once(organization):
     import threading

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from accounts.models import Organization
 from tests.factories import OrganizationFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 INDEXES = ["org_name_trgm_idx", "org_slug_trgm_idx", "org_legal_name_trgm_idx", "org_npwp_trgm_idx",
            "org_invoice_email_trgm_idx"]

@@ -12,7 +12,7 @@ from conversations.services import events_process, statement_close, whatsapp_num
 
 from .helpers import status_payload
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def run_in_threads(fn, n):

@@ -14,7 +14,7 @@ from credits.models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
 from credits.selectors import balance_for, ledger_audit
 from credits.services import InsufficientCredits, lot_grant, lots_expire, usage_charge
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def run_threads(n, target):

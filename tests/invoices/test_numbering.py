@@ -74,7 +74,6 @@ def test_credit_notes_have_their_own_series(make_invoice, no_pdf):
     assert make_invoice().number.startswith("INV/") and Invoice.objects.filter(number__startswith="INV/").count() == 2
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_issues_50_concurrent_invoices_with_50_consecutive_numbers(no_pdf):
     orgs = [Organization.objects.create(name=f"Org {i}", slug=f"org-c{i}") for i in range(5)]
