@@ -45,8 +45,10 @@ class UserAdmin(BaseUserAdmin):
     def get_queryset(self, request):
         # A subquery, not JOIN + GROUP BY over every user: evaluated for the page's rows only.
         memberships = Membership.objects.filter(user=OuterRef("pk")).order_by().values("user")
-        return super().get_queryset(request).annotate(
-            _orgs=Subquery(memberships.annotate(n=Count("id")).values("n"), output_field=IntegerField())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_orgs=Subquery(memberships.annotate(n=Count("id")).values("n"), output_field=IntegerField()))
         )
 
     @admin.display(description=_("organizations"), ordering="_orgs")
@@ -175,77 +177,167 @@ class OrganizationAdmin(admin.ModelAdmin):
             ctx["balance"] = balance_for(org)
             if can("credits.view_creditlot"):
                 lots = list(lots_for(org)[:PANEL_ROWS])
-                ctx["panels"].append({
-                    "title": _("Open credit lots (spent soonest-expiring first)"),
-                    "header": [_("Source"), _("Credits"), _("Remaining"), _("Granted"), _("Expires"), _("Reference")],
-                    "rows": [[lot.get_source_display(), format_thousands(lot.credits), format_thousands(lot.remaining),
-                              _local(lot.granted_at), _local(lot.expires_at), lot.reference or "—"] for lot in lots],
-                    "more": _changelist("credits_creditlot", **org_filter),
-                })
+                ctx["panels"].append(
+                    {
+                        "title": _("Open credit lots (spent soonest-expiring first)"),
+                        "header": [
+                            _("Source"),
+                            _("Credits"),
+                            _("Remaining"),
+                            _("Granted"),
+                            _("Expires"),
+                            _("Reference"),
+                        ],
+                        "rows": [
+                            [
+                                lot.get_source_display(),
+                                format_thousands(lot.credits),
+                                format_thousands(lot.remaining),
+                                _local(lot.granted_at),
+                                _local(lot.expires_at),
+                                lot.reference or "—",
+                            ]
+                            for lot in lots
+                        ],
+                        "more": _changelist("credits_creditlot", **org_filter),
+                    }
+                )
             if can("credits.view_ledgerentry"):
                 entries = list(ledger_for(org).select_related("created_by")[:PANEL_ROWS])
-                ctx["panels"].append({
-                    "title": _("Latest ledger entries"),
-                    "header": [_("When"), _("Kind"), _("Delta"), _("Balance after"), _("Reference"), _("By"), _("Reason")],
-                    "rows": [[_local(e.created_at), e.get_kind_display(), f"{e.delta:+,}".replace(",", "."),
-                              format_thousands(e.balance_after), e.reference or "—", e.created_by or "—",
-                              (e.reason[:60] + "…") if len(e.reason) > 60 else (e.reason or "—")] for e in entries],
-                    "more": _changelist("credits_ledgerentry", **org_filter),
-                    "csv": reverse("admin:accounts_organization_ledger_csv", args=[org.pk]),
-                })
+                ctx["panels"].append(
+                    {
+                        "title": _("Latest ledger entries"),
+                        "header": [
+                            _("When"),
+                            _("Kind"),
+                            _("Delta"),
+                            _("Balance after"),
+                            _("Reference"),
+                            _("By"),
+                            _("Reason"),
+                        ],
+                        "rows": [
+                            [
+                                _local(e.created_at),
+                                e.get_kind_display(),
+                                f"{e.delta:+,}".replace(",", "."),
+                                format_thousands(e.balance_after),
+                                e.reference or "—",
+                                e.created_by or "—",
+                                (e.reason[:60] + "…") if len(e.reason) > 60 else (e.reason or "—"),
+                            ]
+                            for e in entries
+                        ],
+                        "more": _changelist("credits_ledgerentry", **org_filter),
+                        "csv": reverse("admin:accounts_organization_ledger_csv", args=[org.pk]),
+                    }
+                )
         if can("billing.view_purchase"):
             from billing.models import Purchase
 
             purchases = Purchase.objects.filter(organization=org).order_by("-created_at")[:PANEL_ROWS]
-            ctx["panels"].append({
-                "title": _("Purchases"),
-                "header": [_("Order"), _("Status"), _("Credits"), _("Total"), _("Created"), _("Paid")],
-                "rows": [[_a(reverse("admin:billing_purchase_change", args=[p.pk]), p.order_id), p.get_status_display(),
-                          format_thousands(p.credits), format_rupiah(p.total), _local(p.created_at),
-                          _local(p.paid_at)] for p in purchases],
-                "more": _changelist("billing_purchase", **org_filter),
-            })
+            ctx["panels"].append(
+                {
+                    "title": _("Purchases"),
+                    "header": [_("Order"), _("Status"), _("Credits"), _("Total"), _("Created"), _("Paid")],
+                    "rows": [
+                        [
+                            _a(reverse("admin:billing_purchase_change", args=[p.pk]), p.order_id),
+                            p.get_status_display(),
+                            format_thousands(p.credits),
+                            format_rupiah(p.total),
+                            _local(p.created_at),
+                            _local(p.paid_at),
+                        ]
+                        for p in purchases
+                    ],
+                    "more": _changelist("billing_purchase", **org_filter),
+                }
+            )
         if can("billing.view_invoice"):
             from billing.models import Invoice
 
             invoices = Invoice.objects.filter(organization=org).order_by("-created_at")[:PANEL_ROWS]
-            ctx["panels"].append({
-                "title": _("Invoices"),
-                "header": [_("Number"), _("Kind"), _("Status"), _("Subtotal"), _("PPN"), _("Total"), _("Issued"),
-                           _("Paid")],
-                "rows": [[_a(reverse("admin:billing_invoice_change", args=[i.pk]), i.number or _("(draft)")),
-                          i.get_kind_display(), i.get_status_display(), format_rupiah(i.subtotal), format_rupiah(i.tax),
-                          format_rupiah(i.total), _local(i.issued_at), _local(i.paid_at)] for i in invoices],
-                "more": _changelist("billing_invoice", **org_filter),
-            })
+            ctx["panels"].append(
+                {
+                    "title": _("Invoices"),
+                    "header": [
+                        _("Number"),
+                        _("Kind"),
+                        _("Status"),
+                        _("Subtotal"),
+                        _("PPN"),
+                        _("Total"),
+                        _("Issued"),
+                        _("Paid"),
+                    ],
+                    "rows": [
+                        [
+                            _a(reverse("admin:billing_invoice_change", args=[i.pk]), i.number or _("(draft)")),
+                            i.get_kind_display(),
+                            i.get_status_display(),
+                            format_rupiah(i.subtotal),
+                            format_rupiah(i.tax),
+                            format_rupiah(i.total),
+                            _local(i.issued_at),
+                            _local(i.paid_at),
+                        ]
+                        for i in invoices
+                    ],
+                    "more": _changelist("billing_invoice", **org_filter),
+                }
+            )
         if can("conversations.view_conversation"):
             from conversations.models import Conversation
 
             conversations = Conversation.objects.filter(organization=org).order_by("-opened_at")[:PANEL_ROWS]
             month = timezone.localdate().strftime("%Y-%m")
-            ctx["panels"].append({
-                "title": _("WhatsApp conversations"),
-                "header": [_("Opened"), _("Model"), _("Category"), _("Customer"), _("Market"), _("Price"),
-                           _("Free because")],
-                "rows": [[_local(c.opened_at), c.pricing_model, c.get_category_display(), c.masked_customer, c.market,
-                          format_rupiah(c.price), c.get_free_reason_display() if c.free_reason else "—"]
-                         for c in conversations],
-                "more": _changelist("conversations_conversation", **org_filter),
-                "csv": reverse("admin:accounts_organization_conversations_csv", args=[org.pk]) + f"?month={month}",
-            })
+            ctx["panels"].append(
+                {
+                    "title": _("WhatsApp conversations"),
+                    "header": [
+                        _("Opened"),
+                        _("Model"),
+                        _("Category"),
+                        _("Customer"),
+                        _("Market"),
+                        _("Price"),
+                        _("Free because"),
+                    ],
+                    "rows": [
+                        [
+                            _local(c.opened_at),
+                            c.pricing_model,
+                            c.get_category_display(),
+                            c.masked_customer,
+                            c.market,
+                            format_rupiah(c.price),
+                            c.get_free_reason_display() if c.free_reason else "—",
+                        ]
+                        for c in conversations
+                    ],
+                    "more": _changelist("conversations_conversation", **org_filter),
+                    "csv": reverse("admin:accounts_organization_conversations_csv", args=[org.pk]) + f"?month={month}",
+                }
+            )
         if can("accounts.view_apikey"):
             keys = ApiKey.objects.filter(organization=org).select_related("created_by").order_by("-created_at")
-            ctx["panels"].append({
-                "title": _("API keys"),
-                "header": [_("Name"), _("Prefix"), _("Created"), _("Last used"), _("Revoked")],
-                "rows": [[k.name, f"{k.prefix}…", _local(k.created_at), _local(k.last_used_at), _local(k.revoked_at)]
-                         for k in keys[:PANEL_ROWS]],
-                "more": _changelist("accounts_apikey", **org_filter),
-            })
+            ctx["panels"].append(
+                {
+                    "title": _("API keys"),
+                    "header": [_("Name"), _("Prefix"), _("Created"), _("Last used"), _("Revoked")],
+                    "rows": [
+                        [k.name, f"{k.prefix}…", _local(k.created_at), _local(k.last_used_at), _local(k.revoked_at)]
+                        for k in keys[:PANEL_ROWS]
+                    ],
+                    "more": _changelist("accounts_apikey", **org_filter),
+                }
+            )
 
         if can("credits.add_creditlot"):
-            ctx["org_tools"].append((reverse("admin:credits_adjust") + f"?organization={org.pk}",
-                                     _("Grant or adjust credits")))
+            ctx["org_tools"].append(
+                (reverse("admin:credits_adjust") + f"?organization={org.pk}", _("Grant or adjust credits"))
+            )
         if can("accounts.change_organization"):
             label = _("Restore API access") if org.api_suspended else _("Suspend API access")
             ctx["org_tools"].append((reverse("admin:accounts_organization_api_access", args=[org.pk]), label))
@@ -260,9 +352,16 @@ class OrganizationAdmin(admin.ModelAdmin):
         return [
             path("<path:object_id>/api-access/", view(self.api_access_view), name="accounts_organization_api_access"),
             path("<path:object_id>/ledger.csv", view(self.ledger_csv_view), name="accounts_organization_ledger_csv"),
-            path("<path:object_id>/conversations.csv", view(self.conversations_csv_view),
-                 name="accounts_organization_conversations_csv"),
-            path("conversations.csv", view(self.conversations_csv_view), name="accounts_organization_all_conversations_csv"),
+            path(
+                "<path:object_id>/conversations.csv",
+                view(self.conversations_csv_view),
+                name="accounts_organization_conversations_csv",
+            ),
+            path(
+                "conversations.csv",
+                view(self.conversations_csv_view),
+                name="accounts_organization_all_conversations_csv",
+            ),
             *super().get_urls(),
         ]
 
@@ -326,17 +425,39 @@ class OrganizationAdmin(admin.ModelAdmin):
 
         org = self._org_or_404(object_id)
         rows = (
-            LedgerEntry.objects.filter(organization=org).order_by("id")
-            .values_list("id", "created_at", "kind", "delta", "balance_after", "lot_id", "reference", "reason",
-                         "created_by__email")
+            LedgerEntry.objects.filter(organization=org)
+            .order_by("id")
+            .values_list(
+                "id",
+                "created_at",
+                "kind",
+                "delta",
+                "balance_after",
+                "lot_id",
+                "reference",
+                "reason",
+                "created_by__email",
+            )
             .iterator(chunk_size=2000)
         )
-        header = [_("ID"), _("Time (WIB)"), _("Kind"), _("Delta"), _("Balance after"), _("Lot"), _("Reference"),
-                  _("Reason"), _("By")]
+        header = [
+            _("ID"),
+            _("Time (WIB)"),
+            _("Kind"),
+            _("Delta"),
+            _("Balance after"),
+            _("Lot"),
+            _("Reference"),
+            _("Reason"),
+            _("By"),
+        ]
         return stream_csv(
-            f"ledger-{org.slug}-{timezone.localdate():%Y%m%d}.csv", header,
-            ([i, _local(at), kind, delta, after, lot or "", ref, reason, by or ""]
-             for i, at, kind, delta, after, lot, ref, reason, by in rows),
+            f"ledger-{org.slug}-{timezone.localdate():%Y%m%d}.csv",
+            header,
+            (
+                [i, _local(at), kind, delta, after, lot or "", ref, reason, by or ""]
+                for i, at, kind, delta, after, lot, ref, reason, by in rows
+            ),
         )
 
     def conversations_csv_view(self, request, object_id=None):
@@ -354,20 +475,60 @@ class OrganizationAdmin(admin.ModelAdmin):
             qs, name = qs.filter(organization=org), org.slug
         rows = (
             qs.order_by("opened_at", "id")
-            .values_list("opened_at", "organization__name", "phone_number_id", "pricing_model", "category", "market",
-                         "country", "customer", "calling_code", "key", "rated_price", "price", "free_reason",
-                         "statement_id")
+            .values_list(
+                "opened_at",
+                "organization__name",
+                "phone_number_id",
+                "pricing_model",
+                "category",
+                "market",
+                "country",
+                "customer",
+                "calling_code",
+                "key",
+                "rated_price",
+                "price",
+                "free_reason",
+                "statement_id",
+            )
             .iterator(chunk_size=2000)
         )
-        header = [_("Opened (WIB)"), _("Organization"), _("Phone number ID"), _("Pricing model"), _("Category"),
-                  _("Market"), _("Country"), _("Customer"), _("Conversation or message ID"), _("Rate (IDR)"),
-                  _("Price (IDR)"), _("Free because"), _("On a statement")]
+        header = [
+            _("Opened (WIB)"),
+            _("Organization"),
+            _("Phone number ID"),
+            _("Pricing model"),
+            _("Category"),
+            _("Market"),
+            _("Country"),
+            _("Customer"),
+            _("Conversation or message ID"),
+            _("Rate (IDR)"),
+            _("Price (IDR)"),
+            _("Free because"),
+            _("On a statement"),
+        ]
         return stream_csv(
-            f"conversations-{name}-{month:%Y-%m}.csv", header,
-            ([_local(opened), org_name or "", pnid, model, category, market, country, mask_number(customer, code), key,
-              rate, price, free, "yes" if statement else "no"]
-             for opened, org_name, pnid, model, category, market, country, customer, code, key, rate, price, free,
-             statement in rows),
+            f"conversations-{name}-{month:%Y-%m}.csv",
+            header,
+            (
+                [
+                    _local(opened),
+                    org_name or "",
+                    pnid,
+                    model,
+                    category,
+                    market,
+                    country,
+                    mask_number(customer, code),
+                    key,
+                    rate,
+                    price,
+                    free,
+                    "yes" if statement else "no",
+                ]
+                for opened, org_name, pnid, model, category, market, country, customer, code, key, rate, price, free, statement in rows
+            ),
         )
 
 
@@ -441,7 +602,18 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["action", "target_repr", "target_id", "reason", "actor__email", "organization__name"]
     list_select_related = ["actor", "organization"]
     show_full_result_count = False
-    fields = ["created_at", "actor", "organization", "action", "target_type", "target_id", "target_repr", "before", "after", "reason"]
+    fields = [
+        "created_at",
+        "actor",
+        "organization",
+        "action",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "before",
+        "after",
+        "reason",
+    ]
 
     @admin.display(description=_("reason"))
     def short_reason(self, obj):

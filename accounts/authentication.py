@@ -43,7 +43,11 @@ def _auth_sql() -> tuple[str, list[str], list[str]]:
         f"JOIN {Organization._meta.db_table} o ON o.id = k.organization_id "
         "WHERE k.key_hash = %s AND k.revoked_at IS NULL"
     )
-    return sql, [f.attname for f in ApiKey._meta.concrete_fields], [f.attname for f in Organization._meta.concrete_fields]
+    return (
+        sql,
+        [f.attname for f in ApiKey._meta.concrete_fields],
+        [f.attname for f in Organization._meta.concrete_fields],
+    )
 
 
 def _active_key(key_hash: str) -> ApiKey | None:

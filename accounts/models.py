@@ -75,9 +75,7 @@ class Organization(models.Model):
     npwp = models.CharField(_("NPWP (tax ID)"), max_length=32, blank=True)
     address = models.TextField(_("billing address"), blank=True)
     invoice_email = models.EmailField(_("invoice e-mail"), blank=True)
-    low_balance_threshold = models.PositiveIntegerField(
-        _("low-balance threshold (credits)"), default=1000
-    )
+    low_balance_threshold = models.PositiveIntegerField(_("low-balance threshold (credits)"), default=1000)
     api_suspended = models.BooleanField(_("API suspended"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,9 +108,7 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org")]
         ordering = ["organization__name", "user__email"]
 
     def __str__(self) -> str:

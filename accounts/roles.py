@@ -15,8 +15,15 @@ EVERYTHING = ["accounts.*", "credits.*", "billing.*", "conversations.*", "django
 
 ROLES: dict[str, dict[str, list[str]]] = {
     "Finance": {
-        "view": ["accounts.organization", "accounts.membership", "accounts.user", "accounts.auditentry",
-                 "accounts.jobheartbeat", *MONEY_APPS, "conversations.*"],
+        "view": [
+            "accounts.organization",
+            "accounts.membership",
+            "accounts.user",
+            "accounts.auditentry",
+            "accounts.jobheartbeat",
+            *MONEY_APPS,
+            "conversations.*",
+        ],
         "add": [*MONEY_APPS, "conversations.ratecard"],
         "change": [*MONEY_APPS, "conversations.ratecard", "conversations.monthlystatement"],
         "delete": [],
@@ -26,9 +33,17 @@ ROLES: dict[str, dict[str, list[str]]] = {
     "Support": {
         "view": ["accounts.*", *MONEY_APPS, "conversations.*"],
         "add": ["accounts.invitation", "accounts.membership", "conversations.whatsappnumber"],
-        "change": ["accounts.organization", "accounts.membership", "accounts.user", "accounts.apikey",
-                   "accounts.invitation", "conversations.whatsappnumber", "conversations.conversation",
-                   "conversations.webhookevent", "conversations.*event*"],
+        "change": [
+            "accounts.organization",
+            "accounts.membership",
+            "accounts.user",
+            "accounts.apikey",
+            "accounts.invitation",
+            "conversations.whatsappnumber",
+            "conversations.conversation",
+            "conversations.webhookevent",
+            "conversations.*event*",
+        ],
         "delete": ["accounts.invitation"],
         "custom": ["accounts.*", "conversations.reprocess*", "conversations.resolve*"],
     },
@@ -58,7 +73,9 @@ def permissions_for(role: str, permissions) -> list:
         if is_standard:
             if _matches(label, rules[action]):
                 chosen.append(perm)
-        elif _matches(label, rules["custom"]) or _matches(f"{perm.content_type.app_label}.{perm.codename}", rules["custom"]):
+        elif _matches(label, rules["custom"]) or _matches(
+            f"{perm.content_type.app_label}.{perm.codename}", rules["custom"]
+        ):
             chosen.append(perm)
     return chosen
 

@@ -53,9 +53,7 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
     """Invite a teammate by e-mail. Inviting the same address again re-sends the open invitation."""
     email = email.strip().lower()
     with transaction.atomic():
-        invitation = Invitation.objects.filter(
-            organization=organization, email=email, accepted_at__isnull=True
-        ).first()
+        invitation = Invitation.objects.filter(organization=organization, email=email, accepted_at__isnull=True).first()
         if invitation is None:
             invitation = Invitation.objects.create(
                 organization=organization, email=email, role=role, invited_by=invited_by
@@ -97,7 +95,9 @@ def membership_remove(*, membership: Membership) -> None:
     membership.delete()
 
 
-def api_key_create(*, organization: Organization, name: str = "default", created_by: User | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *, organization: Organization, name: str = "default", created_by: User | None = None
+) -> tuple[ApiKey, str]:
     """Create an API key. The raw key is returned once and never stored."""
     for _attempt in range(3):
         raw, prefix = ApiKey.generate()
@@ -150,7 +150,9 @@ def audit_record(
 
 
 @transaction.atomic
-def organization_api_access_set(*, organization: Organization, suspended: bool, actor: User, reason: str) -> Organization:
+def organization_api_access_set(
+    *, organization: Organization, suspended: bool, actor: User, reason: str
+) -> Organization:
     """Staff suspend or restore an organization's API access (keys answer 403 while suspended). A reason is
     required and the change is audited in the same transaction; setting the current state changes nothing."""
     reason = (reason or "").strip()
@@ -164,7 +166,11 @@ def organization_api_access_set(*, organization: Organization, suspended: bool, 
     organization.save(update_fields=["api_suspended"])
     audit_record(
         action="organization.api_suspend" if suspended else "organization.api_restore",
-        actor=actor, organization=organization, target=organization,
-        before=before, after={"api_suspended": suspended}, reason=reason,
+        actor=actor,
+        organization=organization,
+        target=organization,
+        before=before,
+        after={"api_suspended": suspended},
+        reason=reason,
     )
     return organization

@@ -119,7 +119,9 @@ def settings_page(request):
             messages.success(request, _("Invitation cancelled."))
             return redirect("settings")
         elif action == "remove_member":
-            membership = selectors.get_for_organization(Membership.objects.all(), org, pk=request.POST.get("membership_id"))
+            membership = selectors.get_for_organization(
+                Membership.objects.all(), org, pk=request.POST.get("membership_id")
+            )
             try:
                 services.membership_remove(membership=membership)
             except ValueError as exc:
@@ -145,9 +147,15 @@ def settings_page(request):
 
 
 def invitation_accept(request, token):
-    invitation = get_object_or_404(Invitation.objects.select_related("organization"), token=token, accepted_at__isnull=True)
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("organization"), token=token, accepted_at__isnull=True
+    )
     if not request.user.is_authenticated:
-        messages.info(request, _("Log in or sign up with %(email)s to join %(org)s.") % {"email": invitation.email, "org": invitation.organization.name})
+        messages.info(
+            request,
+            _("Log in or sign up with %(email)s to join %(org)s.")
+            % {"email": invitation.email, "org": invitation.organization.name},
+        )
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
     if request.user.email.lower() != invitation.email.lower():
         messages.error(request, _("This invitation was sent to %(email)s.") % {"email": invitation.email})
@@ -174,7 +182,9 @@ def healthz(request):
     checks["broker"] = _broker_status()
     if checks["database"] == "ok":
         checks["periodic_jobs"] = jobs_status()
-    healthy = all(value == "ok" or (isinstance(value, dict) and value.get("status") == "ok") for value in checks.values())
+    healthy = all(
+        value == "ok" or (isinstance(value, dict) and value.get("status") == "ok") for value in checks.values()
+    )
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 
 

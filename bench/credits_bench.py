@@ -152,8 +152,13 @@ def parse_wrk(out: str) -> dict:
     lat = {p: _ms(re.search(rf"\s{p}%\s+(\S+)", out).group(1)) for p in ("50", "99")}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(1) if errors else ""}
+    return {
+        "rps": rps,
+        "p50": lat["50"],
+        "p99": lat["99"],
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
 
 
 def settle():
@@ -169,8 +174,12 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "DJANGO_SETTINGS_MODULE": "bench.credits_settings",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "DJANGO_SETTINGS_MODULE": "bench.credits_settings",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("REDIS_URL", None)
     print(f"Setting up {DB} (1,000,000 ledger rows take a little while)…", flush=True)
     recreate_db()
@@ -179,9 +188,20 @@ def main():
 
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "config.wsgi:application", "-w", str(args.workers), "-b",
-         f"127.0.0.1:{args.port}", "--log-level", "warning", "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env,
+        [
+            str(Path(PY).parent / "gunicorn"),
+            "config.wsgi:application",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         for _ in range(100):
@@ -197,17 +217,32 @@ def main():
         wrk(f"{base}/bench/baseline", seconds=2, conns=8, lua=SINGLE_LUA, tag="wb")
         wrk(f"{base}/api/v1/usage/messages", seconds=2, conns=8, key=keys["bench-charge"], lua=SINGLE_LUA, tag="wa")
         for rnd in (1, 2):
-            for name, url, key in (("baseline", f"{base}/bench/baseline", None),
-                                   ("api", f"{base}/api/v1/usage/messages", keys["bench-charge"])):
+            for name, url, key in (
+                ("baseline", f"{base}/bench/baseline", None),
+                ("api", f"{base}/api/v1/usage/messages", keys["bench-charge"]),
+            ):
                 r = wrk(url, seconds=s, conns=8, key=key, lua=SINGLE_LUA, tag=f"{name}{rnd}")
                 if name not in results or r["rps"] > results[name]["rps"]:
                     results[name] = r
         # The single-charge rounds leave dirty pages and dead tuples behind; start the batch phase from a
         # checkpoint so it is not measuring the previous phase's write-back.
         settle()
-        wrk(f"{base}/api/v1/usage/messages/batch", seconds=2, conns=4, key=keys["bench-charge"], lua=BATCH_LUA, tag="wbatch")
-        results["batch"] = wrk(f"{base}/api/v1/usage/messages/batch", seconds=s, conns=4, key=keys["bench-charge"],
-                               lua=BATCH_LUA, tag="batch")
+        wrk(
+            f"{base}/api/v1/usage/messages/batch",
+            seconds=2,
+            conns=4,
+            key=keys["bench-charge"],
+            lua=BATCH_LUA,
+            tag="wbatch",
+        )
+        results["batch"] = wrk(
+            f"{base}/api/v1/usage/messages/batch",
+            seconds=s,
+            conns=4,
+            key=keys["bench-charge"],
+            lua=BATCH_LUA,
+            tag="batch",
+        )
         for slug in ("bench-small", "bench-large"):
             wrk(f"{base}/api/v1/credits/balance", seconds=2, conns=4, key=keys[slug])
             results[slug] = wrk(f"{base}/api/v1/credits/balance", seconds=s, conns=4, key=keys[slug])
@@ -221,14 +256,26 @@ def main():
     api, basel, batch = results["api"], results["baseline"], results["batch"]
     small, large = results["bench-small"], results["bench-large"]
     print()
-    print(f"Single charge, baseline (1 locked UPDATE + 1 INSERT): {basel['rps']:8.0f} req/s  p50 {basel['p50']:.1f} ms  p99 {basel['p99']:.1f} ms  non-2xx {basel['non2xx']}")
-    print(f"Single charge, POST /api/v1/usage/messages:          {api['rps']:8.0f} req/s  p50 {api['p50']:.1f} ms  p99 {api['p99']:.1f} ms  non-2xx {api['non2xx']}")
+    print(
+        f"Single charge, baseline (1 locked UPDATE + 1 INSERT): {basel['rps']:8.0f} req/s  p50 {basel['p50']:.1f} ms  p99 {basel['p99']:.1f} ms  non-2xx {basel['non2xx']}"
+    )
+    print(
+        f"Single charge, POST /api/v1/usage/messages:          {api['rps']:8.0f} req/s  p50 {api['p50']:.1f} ms  p99 {api['p99']:.1f} ms  non-2xx {api['non2xx']}"
+    )
     print(f"  ratio API / baseline: {api['rps'] / basel['rps']:.2f}   (target ≥ 0.6, ≥ 600 msg/s, p99 < 50 ms)")
-    print(f"Batch of 1,000, POST /api/v1/usage/messages/batch:   {batch['rps'] * 1000:8.0f} msg/s ({batch['rps']:.1f} req/s, p99 {batch['p99']:.1f} ms, non-2xx {batch['non2xx']})  (target ≥ 20,000)")
-    print(f"Balance read, 1,000 ledger rows:     p50 {small['p50']:.2f} ms  p99 {small['p99']:.2f} ms  ({small['rps']:.0f} req/s)")
-    print(f"Balance read, 1,000,000 ledger rows: p50 {large['p50']:.2f} ms  p99 {large['p99']:.2f} ms  ({large['rps']:.0f} req/s)")
+    print(
+        f"Batch of 1,000, POST /api/v1/usage/messages/batch:   {batch['rps'] * 1000:8.0f} msg/s ({batch['rps']:.1f} req/s, p99 {batch['p99']:.1f} ms, non-2xx {batch['non2xx']})  (target ≥ 20,000)"
+    )
+    print(
+        f"Balance read, 1,000 ledger rows:     p50 {small['p50']:.2f} ms  p99 {small['p99']:.2f} ms  ({small['rps']:.0f} req/s)"
+    )
+    print(
+        f"Balance read, 1,000,000 ledger rows: p50 {large['p50']:.2f} ms  p99 {large['p99']:.2f} ms  ({large['rps']:.0f} req/s)"
+    )
     print(f"  ratio 1M / 1k (p50): {large['p50'] / small['p50']:.2f}   (target ≤ 1.5)")
-    print(f"audit_ledger after the run: exit {audit.returncode}: {audit.stdout.strip().splitlines()[-1] if audit.stdout.strip() else audit.stderr.strip()[-200:]}")
+    print(
+        f"audit_ledger after the run: exit {audit.returncode}: {audit.stdout.strip().splitlines()[-1] if audit.stdout.strip() else audit.stderr.strip()[-200:]}"
+    )
 
 
 if __name__ == "__main__":

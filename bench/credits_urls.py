@@ -15,7 +15,9 @@ from config.urls import urlpatterns as product_urlpatterns
 def baseline(request):
     data = json.loads(request.body)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE bench_baseline_balance SET balance = balance - 1 WHERE id = 1 AND balance > 0 RETURNING balance")
+        cursor.execute(
+            "UPDATE bench_baseline_balance SET balance = balance - 1 WHERE id = 1 AND balance > 0 RETURNING balance"
+        )
         row = cursor.fetchone()
         if row is None:
             return HttpResponse(status=402)

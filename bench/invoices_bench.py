@@ -78,16 +78,30 @@ def run(count: int) -> int:
 
     owner = User.objects.create_user("bench@saldo.local", "bench-password-123")
     org = Organization.objects.create(
-        name="Toko Maju", slug="bench", legal_name="PT Toko Maju Sejahtera", npwp="02.345.678.9-012.000",
-        address="Jl. Gajah Mada No. 12\nJakarta Pusat 10130", invoice_email="finance@tokomaju.id",
+        name="Toko Maju",
+        slug="bench",
+        legal_name="PT Toko Maju Sejahtera",
+        npwp="02.345.678.9-012.000",
+        address="Jl. Gajah Mada No. 12\nJakarta Pusat 10130",
+        invoice_email="finance@tokomaju.id",
     )
     Membership.objects.create(user=owner, organization=org, role=Membership.Role.OWNER)
-    with mock.patch("billing.tasks.invoices.render_invoice_pdf.delay"), mock.patch("billing.tasks.invoices.email_invoice.delay"):
+    with (
+        mock.patch("billing.tasks.invoices.render_invoice_pdf.delay"),
+        mock.patch("billing.tasks.invoices.email_invoice.delay"),
+    ):
         for i in range(count):
             invoice = invoice_create(
                 organization=org,
-                lines=[{"description": f"{(i % 9 + 1) * 1000:,} kredit pesan chatbot · berlaku 30 hari".replace(",", "."),
-                        "quantity": (i % 9 + 1) * 1000, "unit_price": 100}],
+                lines=[
+                    {
+                        "description": f"{(i % 9 + 1) * 1000:,} kredit pesan chatbot · berlaku 30 hari".replace(
+                            ",", "."
+                        ),
+                        "quantity": (i % 9 + 1) * 1000,
+                        "unit_price": 100,
+                    }
+                ],
             )
             if i % 2 == 0:
                 invoice_mark_paid(invoice=invoice, payment_reference=f"VA-{i:06d}")
@@ -129,6 +143,7 @@ def run(count: int) -> int:
         return real(*a, **k)
 
     with mock.patch.object(pdf, "render_invoice_pdf", counting):
+
         def download(i):
             response = client.get(f"/billing/invoices/{invoices[i % len(invoices)].pk}/pdf/")
             assert response.status_code == 200 and response.content.startswith(b"%PDF")
@@ -138,12 +153,22 @@ def run(count: int) -> int:
     m, ms, r, d = summary(minimal), summary(minimal_shared), summary(rendered), summary(downloads)
     ratio = r["mean"] / m["mean"]
     print(f"documents: {count} (interleaved with the baselines, after a warm-up)")
-    print(f"minimal one-line HTML : mean {m['mean'] * 1000:7.1f} ms  median {m['median'] * 1000:7.1f} ms  p95 {m['p95'] * 1000:7.1f} ms")
-    print(f"minimal, shared fonts : mean {ms['mean'] * 1000:7.1f} ms  median {ms['median'] * 1000:7.1f} ms  p95 {ms['p95'] * 1000:7.1f} ms")
-    print(f"invoice PDF           : mean {r['mean'] * 1000:7.1f} ms  median {r['median'] * 1000:7.1f} ms  p95 {r['p95'] * 1000:7.1f} ms  total {r['total']:.1f} s")
+    print(
+        f"minimal one-line HTML : mean {m['mean'] * 1000:7.1f} ms  median {m['median'] * 1000:7.1f} ms  p95 {m['p95'] * 1000:7.1f} ms"
+    )
+    print(
+        f"minimal, shared fonts : mean {ms['mean'] * 1000:7.1f} ms  median {ms['median'] * 1000:7.1f} ms  p95 {ms['p95'] * 1000:7.1f} ms"
+    )
+    print(
+        f"invoice PDF           : mean {r['mean'] * 1000:7.1f} ms  median {r['median'] * 1000:7.1f} ms  p95 {r['p95'] * 1000:7.1f} ms  total {r['total']:.1f} s"
+    )
     print(f"ratio invoice/minimal : mean {ratio:.2f}x  median {r['median'] / m['median']:.2f}x (target <= 4x)")
-    print(f"ratio invoice/minimal with shared fonts: mean {r['mean'] / ms['mean']:.2f}x  median {r['median'] / ms['median']:.2f}x")
-    print(f"stored PDF download   : mean {d['mean'] * 1000:7.1f} ms  median {d['median'] * 1000:7.1f} ms  renders during downloads: {len(renders)}")
+    print(
+        f"ratio invoice/minimal with shared fonts: mean {r['mean'] / ms['mean']:.2f}x  median {r['median'] / ms['median']:.2f}x"
+    )
+    print(
+        f"stored PDF download   : mean {d['mean'] * 1000:7.1f} ms  median {d['median'] * 1000:7.1f} ms  renders during downloads: {len(renders)}"
+    )
     ok = ratio <= 4 and r["mean"] <= 0.3 and not renders
     print("OK" if ok else "OVER TARGET")
     return 0 if ok else 1

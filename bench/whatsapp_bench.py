@@ -82,15 +82,37 @@ def bodies(n: int, path: Path) -> None:
             msg, step = divmod(i, 3)
             status = ("sent", "delivered", "read")[step]
             category = categories[msg % 4]
-            entry = {"id": f"wamid.bench.{msg:08d}", "status": status, "timestamp": str(start + msg + step),
-                     "recipient_id": f"62812{msg % 10_000_000:07d}"}
+            entry = {
+                "id": f"wamid.bench.{msg:08d}",
+                "status": status,
+                "timestamp": str(start + msg + step),
+                "recipient_id": f"62812{msg % 10_000_000:07d}",
+            }
             if status != "read":
-                entry["pricing"] = {"billable": category != "service", "pricing_model": "PMP", "category": category,
-                                    "type": "free_customer_service" if category == "service" else "regular"}
-            payload = {"object": "whatsapp_business_account", "entry": [{"id": WABA, "changes": [{"field": "messages",
-                       "value": {"messaging_product": "whatsapp",
-                                 "metadata": {"display_phone_number": "6281100000000", "phone_number_id": PNID},
-                                 "statuses": [entry]}}]}]}
+                entry["pricing"] = {
+                    "billable": category != "service",
+                    "pricing_model": "PMP",
+                    "category": category,
+                    "type": "free_customer_service" if category == "service" else "regular",
+                }
+            payload = {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": WABA,
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "messaging_product": "whatsapp",
+                                    "metadata": {"display_phone_number": "6281100000000", "phone_number_id": PNID},
+                                    "statuses": [entry],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
             body = json.dumps(payload, separators=(",", ":"))
             sig = "sha256=" + hmac.new(SECRET, body.encode(), hashlib.sha256).hexdigest()
             out.write(f"{sig}\t{body}\n")
@@ -207,10 +229,24 @@ def ingest(args, env, lua, warm, data, app, title, rewarm=False):
                     sig = "sha256=" + hmac.new(SECRET, body.encode(), hashlib.sha256).hexdigest()
                     dst.write(f"{sig}\t{body}\n")
     gunicorn = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), app, "-w", str(args.workers), "-k",
-         args.worker_class, "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning",
-         "--keep-alive", "30"],
-        cwd=ROOT, env=env,
+        [
+            str(Path(PY).parent / "gunicorn"),
+            app,
+            "-w",
+            str(args.workers),
+            "-k",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "--keep-alive",
+            "30",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
@@ -229,18 +265,23 @@ def ingest(args, env, lua, warm, data, app, title, rewarm=False):
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
     stored = after - before
-    print(f"\n{title} (gunicorn -w {args.workers} {args.worker_class} x{args.threads}, wrk -t2 -c{args.conns}, "
-          f"{args.seconds}s): {result['requests']} requests, {result['rps']:.0f} req/s, p50 {result['p50']}, "
-          f"p99 {result['p99']}, non-2xx {result['non2xx']}, socket errors {result['errors']}")
-    print(f"   stored (verified, unique, queued): {stored} deliveries = {stored / args.seconds:.0f} deliveries/s"
-          + ("  [bodies ran out: raise --max-deliveries]" if result["requests"] > args.max_deliveries else ""))
+    print(
+        f"\n{title} (gunicorn -w {args.workers} {args.worker_class} x{args.threads}, wrk -t2 -c{args.conns}, "
+        f"{args.seconds}s): {result['requests']} requests, {result['rps']:.0f} req/s, p50 {result['p50']}, "
+        f"p99 {result['p99']}, non-2xx {result['non2xx']}, socket errors {result['errors']}"
+    )
+    print(
+        f"   stored (verified, unique, queued): {stored} deliveries = {stored / args.seconds:.0f} deliveries/s"
+        + ("  [bodies ran out: raise --max-deliveries]" if result["requests"] > args.max_deliveries else "")
+    )
     cpu = [b - a for a, b in zip(cpu_before, cpu_after, strict=True)]
     n = max(result["requests"], 1)
-    print(f"   CPU per request: gunicorn {cpu[0] / n * 1000:.2f} ms, PostgreSQL backends {cpu[1] / n * 1000:.2f} ms, "
-          f"Redis {cpu[2] / n * 1000:.2f} ms; CPU used {sum(cpu) / args.seconds:.2f} of 2 cores "
-          f"(the rest: wrk, WAL writer, other people's work)")
+    print(
+        f"   CPU per request: gunicorn {cpu[0] / n * 1000:.2f} ms, PostgreSQL backends {cpu[1] / n * 1000:.2f} ms, "
+        f"Redis {cpu[2] / n * 1000:.2f} ms; CPU used {sum(cpu) / args.seconds:.2f} of 2 cores "
+        f"(the rest: wrk, WAL writer, other people's work)"
+    )
     print(f"   load average after: {os.getloadavg()}")
-
 
 
 def main() -> None:
@@ -249,15 +290,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
-    parser.add_argument("--fast-path", action="store_true",
-                        help="also measure ingestion with bench/whatsapp_wsgi.py (webhook without middleware)")
+    parser.add_argument(
+        "--fast-path",
+        action="store_true",
+        help="also measure ingestion with bench/whatsapp_wsgi.py (webhook without middleware)",
+    )
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max-deliveries", type=int, default=60_000)
     args = parser.parse_args()
 
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.whatsapp_settings", DATABASE_URL=f"{PG}/{DB}",
-               REDIS_URL="redis://127.0.0.1:6379/4", PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="bench.whatsapp_settings",
+        DATABASE_URL=f"{PG}/{DB}",
+        REDIS_URL="redis://127.0.0.1:6379/4",
+        PYTHONPATH=str(ROOT),
+    )
     print(f"load average before: {os.getloadavg()}")
     recreate_db(DB)
     sh(PY, "manage.py", "migrate", "-v0", env=env)
@@ -265,8 +314,21 @@ def main() -> None:
     with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
         slug = conn.execute("SELECT slug FROM accounts_organization").fetchone()[0]
         conn.execute("UPDATE accounts_organization SET slug = 'bench-wa' WHERE slug = %s", [slug])
-    sh(PY, "manage.py", "add_whatsapp_number", "--org", "bench-wa", "--phone-number-id", PNID, "--waba-id", WABA,
-       "--display-number", "+62 811 0000 0000", env=env, capture=True)
+    sh(
+        PY,
+        "manage.py",
+        "add_whatsapp_number",
+        "--org",
+        "bench-wa",
+        "--phone-number-id",
+        PNID,
+        "--waba-id",
+        WABA,
+        "--display-number",
+        "+62 811 0000 0000",
+        env=env,
+        capture=True,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="wa-bench-"))
     data, lua = tmp / "bodies.tsv", tmp / "post.lua"
@@ -284,8 +346,16 @@ def main() -> None:
 
     ingest(args, env, lua, warm, data, "config.wsgi:application", "1. Ingestion")
     if args.fast_path:
-        ingest(args, env, lua, warm, data, "bench.whatsapp_wsgi:application",
-               "1b. Same, webhook without Django middleware (bench/whatsapp_wsgi.py, not the product)", rewarm=True)
+        ingest(
+            args,
+            env,
+            lua,
+            warm,
+            data,
+            "bench.whatsapp_wsgi:application",
+            "1b. Same, webhook without Django middleware (bench/whatsapp_wsgi.py, not the product)",
+            rewarm=True,
+        )
 
     # Throw away the coalesced tasks: no worker ran, the rating is measured below on the same backlog.
     sh("redis-cli", "-n", "4", "DEL", "celery", check=False, capture=True)
@@ -296,21 +366,29 @@ def main() -> None:
     rated = django_py(RATE, env)
     counts = django_py(COUNTS, env)
     statuses = counts["events"]  # one status per delivery
-    print(f"\n2. Rating worker, 1 process: {rated['events']} deliveries ({statuses} statuses) in "
-          f"{rated['seconds']:.2f}s = {statuses / rated['seconds']:.0f} statuses/s")
+    print(
+        f"\n2. Rating worker, 1 process: {rated['events']} deliveries ({statuses} statuses) in "
+        f"{rated['seconds']:.2f}s = {statuses / rated['seconds']:.0f} statuses/s"
+    )
     print(f"   result: {counts}")
 
     env2 = dict(env, DATABASE_URL=f"{PG}/{copy_db}")
     t = time.perf_counter()
-    procs = [subprocess.Popen([PY, "-c", RATE], cwd=ROOT, env=env2, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen([PY, "-c", RATE], cwd=ROOT, env=env2, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outs = [p.communicate()[0] for p in procs]
     elapsed = time.perf_counter() - t
     counts2 = django_py(COUNTS, env2)
     per = [json.loads(re.search(r"RATED=(.*)", o).group(1)) for o in outs]
-    print(f"   2 processes at once (SKIP LOCKED): {sum(p['events'] for p in per)} deliveries in {elapsed:.2f}s "
-          f"wall (including 2 interpreter starts) = {counts2['events'] / max(p['seconds'] for p in per):.0f} "
-          f"statuses/s over the slower worker's processing time")
-    print(f"   result: {counts2}  (identical totals: {counts2['total_amount'] == counts['total_amount'] and counts2['conversations'] == counts['conversations']})")
+    print(
+        f"   2 processes at once (SKIP LOCKED): {sum(p['events'] for p in per)} deliveries in {elapsed:.2f}s "
+        f"wall (including 2 interpreter starts) = {counts2['events'] / max(p['seconds'] for p in per):.0f} "
+        f"statuses/s over the slower worker's processing time"
+    )
+    print(
+        f"   result: {counts2}  (identical totals: {counts2['total_amount'] == counts['total_amount'] and counts2['conversations'] == counts['conversations']})"
+    )
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {copy_db} WITH (FORCE)")
 

@@ -27,8 +27,22 @@ class PurchaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Purchase
         fields = [
-            "id", "status", "credits", "unit_price", "subtotal", "tax", "total", "gateway", "gateway_ref",
-            "payment_url", "expires_at", "invoice_id", "lot_id", "created_at", "paid_at", "owed_credits",
+            "id",
+            "status",
+            "credits",
+            "unit_price",
+            "subtotal",
+            "tax",
+            "total",
+            "gateway",
+            "gateway_ref",
+            "payment_url",
+            "expires_at",
+            "invoice_id",
+            "lot_id",
+            "created_at",
+            "paid_at",
+            "owed_credits",
         ]
 
     def _session(self, purchase):
@@ -85,7 +99,9 @@ class PurchaseListView(APIView):
         request=PurchaseCreateSerializer,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
                 description="Send the same key again to get the same response (201, header Idempotent-Replayed: true) "
                 "and the same purchase instead of a new one.",
             )
@@ -113,8 +129,11 @@ class PurchaseListView(APIView):
         try:
             purchase = purchase_create(organization=organization, credits=credits, idempotency_key=key)
         except GatewayError:
-            return api_error("gateway_unavailable", "The payment gateway could not be reached; nothing was created.",
-                             status.HTTP_502_BAD_GATEWAY)
+            return api_error(
+                "gateway_unavailable",
+                "The payment gateway could not be reached; nothing was created.",
+                status.HTTP_502_BAD_GATEWAY,
+            )
         except PurchaseError as exc:
             return api_error(exc.code, str(exc), status.HTTP_400_BAD_REQUEST)
         data = PurchaseSerializer(purchase, context={"request": request}).data

@@ -36,7 +36,9 @@ class CheckoutForm(forms.Form):
     legal_name = forms.CharField(label=_("Company (legal name)"), max_length=200, required=False)
     npwp = forms.CharField(label=_("NPWP (tax ID)"), max_length=32, required=False)
     address = forms.CharField(
-        label=_("Billing address"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Billing address"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         validators=[validate_billing_address],
     )
     email = forms.EmailField(label=_("Invoice e-mail"), required=False)
@@ -53,4 +55,9 @@ class CheckoutForm(forms.Form):
 
     def billing(self) -> dict:
         data = self.cleaned_data
-        return {"legal_name": data["legal_name"], "npwp": data["npwp"], "address": data["address"], "email": data["email"]}
+        return {
+            "legal_name": data["legal_name"],
+            "npwp": data["npwp"],
+            "address": data["address"],
+            "email": data["email"],
+        }

@@ -44,9 +44,25 @@ class InvoiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invoice
         fields = [
-            "id", "number", "status", "kind", "currency", "subtotal", "tax", "total",
-            "issued_at", "due_at", "paid_at", "voided_at", "void_reason", "payment_reference",
-            "reference", "corrects_id", "buyer", "pdf_url", "lines",
+            "id",
+            "number",
+            "status",
+            "kind",
+            "currency",
+            "subtotal",
+            "tax",
+            "total",
+            "issued_at",
+            "due_at",
+            "paid_at",
+            "voided_at",
+            "void_reason",
+            "payment_reference",
+            "reference",
+            "corrects_id",
+            "buyer",
+            "pdf_url",
+            "lines",
         ]
 
     def get_pdf_url(self, invoice) -> str:
@@ -56,8 +72,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     def get_buyer(self, invoice) -> dict:
         return {
-            "name": invoice.buyer_name, "legal_name": invoice.buyer_legal_name, "npwp": invoice.buyer_npwp,
-            "address": invoice.buyer_address, "email": invoice.buyer_email,
+            "name": invoice.buyer_name,
+            "legal_name": invoice.buyer_legal_name,
+            "npwp": invoice.buyer_npwp,
+            "address": invoice.buyer_address,
+            "email": invoice.buyer_email,
         }
 
 

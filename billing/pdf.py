@@ -244,8 +244,15 @@ def static_layer(html: str) -> tuple[bytes, tuple[int, float] | None]:
     return cached
 
 
-def compose(content: bytes, *, first: bytes, others: bytes | None = None, closing: bytes | None = None,
-            closing_to: tuple[int, float] | None = None, closing_from: float = 0.0) -> bytes:
+def compose(
+    content: bytes,
+    *,
+    first: bytes,
+    others: bytes | None = None,
+    closing: bytes | None = None,
+    closing_to: tuple[int, float] | None = None,
+    closing_from: float = 0.0,
+) -> bytes:
     """Lay page 1 of ``first`` under page 1 of ``content``, page 1 of ``others`` under every later page, and
     page 1 of ``closing`` under page ``closing_to[0]`` moved down by ``closing_to[1] - closing_from`` points;
     each as a form XObject (no content stream is parsed)."""
@@ -283,6 +290,10 @@ def render_invoice_pdf(invoice, *, url_fetcher=None) -> bytes:
     continued = static_layer(render_continued_html(invoice, context=context))[0] if len(document.pages) > 1 else None
     closing, closing_at = static_layer(render_closing_html(invoice, context=context))
     return compose(
-        document.write_pdf(), first=letterhead, others=continued, closing=closing, closing_to=_anchor(document),
+        document.write_pdf(),
+        first=letterhead,
+        others=continued,
+        closing=closing,
+        closing_to=_anchor(document),
         closing_from=closing_at[1] if closing_at else 0.0,
     )

@@ -56,9 +56,9 @@ def top_up(request):
         "tax_percent": quotes[0].tax_percent,
         "tax_rate": str(settings.TAX_RATE),
         "validity_days": settings.CREDIT_VALIDITY_DAYS,
-        "pending": Purchase.objects.filter(
-            organization=request.organization, status=Purchase.Status.PENDING
-        ).order_by("-created_at")[:3],
+        "pending": Purchase.objects.filter(organization=request.organization, status=Purchase.Status.PENDING).order_by(
+            "-created_at"
+        )[:3],
     }
     return render(request, "billing/top_up.html", context)
 
@@ -68,9 +68,12 @@ def _idempotency_key(request, credits: int) -> str:
     Pay Now send the same key, so they find the same purchase."""
     keys = request.session.get(SESSION_KEYS, {})
     key = keys.get(str(credits))
-    if not key or Purchase.objects.filter(organization=request.organization, idempotency_key=key).exclude(
-        status=Purchase.Status.PENDING
-    ).exists():
+    if (
+        not key
+        or Purchase.objects.filter(organization=request.organization, idempotency_key=key)
+        .exclude(status=Purchase.Status.PENDING)
+        .exists()
+    ):
         key = uuid.uuid4().hex
         keys[str(credits)] = key
         request.session[SESSION_KEYS] = keys
@@ -140,7 +143,9 @@ def pay_now(request):
         )
     except GatewayError:
         messages.error(request, _("The payment provider could not be reached. Nothing was charged; please try again."))
-        return render(request, "billing/top_up_summary.html", _summary_context(request, form, data["credits"]), status=502)
+        return render(
+            request, "billing/top_up_summary.html", _summary_context(request, form, data["credits"]), status=502
+        )
     except PurchaseError as exc:
         messages.error(request, str(exc))
         return redirect("topup:top_up")
@@ -188,7 +193,9 @@ def purchase_status(request, pk):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = reverse("dashboard")
             return response
-        return render(request, "billing/purchase_status_panel.html", {**_status_context(purchase), "returning": returning})
+        return render(
+            request, "billing/purchase_status_panel.html", {**_status_context(purchase), "returning": returning}
+        )
     if returning and purchase.status == Purchase.Status.PAID:
         _paid_message(request, purchase)
         return redirect("dashboard")
@@ -213,7 +220,9 @@ def purchase_cancel_view(request, pk):
     except PurchaseError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("Purchase %(order)s was cancelled and its invoice voided.") % {"order": purchase.order_id})
+        messages.success(
+            request, _("Purchase %(order)s was cancelled and its invoice voided.") % {"order": purchase.order_id}
+        )
     next_url = request.POST.get("next") or ""
     if next_url.startswith("/") and not next_url.startswith("//"):
         return redirect(next_url)
@@ -236,9 +245,11 @@ def sandbox_page(request, ref):
     """What a bank's virtual-account page would be. Its buttons notify Saldo through the real webhook
     path (verify → store → process), signed like Midtrans with SANDBOX_SERVER_KEY."""
     _sandbox_enabled()
-    purchase = Purchase.objects.filter(
-        organization=request.organization, gateway="sandbox", gateway_ref=ref
-    ).select_related("invoice").first()
+    purchase = (
+        Purchase.objects.filter(organization=request.organization, gateway="sandbox", gateway_ref=ref)
+        .select_related("invoice")
+        .first()
+    )
     if purchase is None:
         raise Http404
     if request.method == "POST":

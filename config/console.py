@@ -69,14 +69,20 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
         money = billing_summary(now=now)
         paid = {"status__exact": "paid"}
         groups["money"] += [
-            Tile(_("Revenue today"), format_rupiah(money["revenue_today"]),
-                 _changelist("billing_invoice", **paid, paid_at__date__gte=today),
-                 _("%(net)s before PPN · %(n)s paid") % {"net": format_rupiah(money["revenue_today_net"]),
-                                                          "n": money["paid_invoices_today"]}),
-            Tile(_("Revenue this month"), format_rupiah(money["revenue_month"]),
-                 _changelist("billing_invoice", **paid, paid_at__date__gte=month_start),
-                 _("%(net)s before PPN · %(n)s paid") % {"net": format_rupiah(money["revenue_month_net"]),
-                                                          "n": money["paid_invoices_month"]}),
+            Tile(
+                _("Revenue today"),
+                format_rupiah(money["revenue_today"]),
+                _changelist("billing_invoice", **paid, paid_at__date__gte=today),
+                _("%(net)s before PPN · %(n)s paid")
+                % {"net": format_rupiah(money["revenue_today_net"]), "n": money["paid_invoices_today"]},
+            ),
+            Tile(
+                _("Revenue this month"),
+                format_rupiah(money["revenue_month"]),
+                _changelist("billing_invoice", **paid, paid_at__date__gte=month_start),
+                _("%(net)s before PPN · %(n)s paid")
+                % {"net": format_rupiah(money["revenue_month_net"]), "n": money["paid_invoices_month"]},
+            ),
         ]
     else:
         money = None
@@ -87,9 +93,12 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
         credits = credits_summary(now=now)
 
         def ledger_tile(label, key, kind):
-            return Tile(label, _thousands(credits[f"{key}_month"]),
-                        _changelist("credits_ledgerentry", kind__exact=kind, created_at__date__gte=month_start),
-                        _("this month · %(n)s today") % {"n": _thousands(credits[f"{key}_today"])})
+            return Tile(
+                label,
+                _thousands(credits[f"{key}_month"]),
+                _changelist("credits_ledgerentry", kind__exact=kind, created_at__date__gte=month_start),
+                _("this month · %(n)s today") % {"n": _thousands(credits[f"{key}_today"])},
+            )
 
         groups["credits"] += [
             ledger_tile(_("Credits sold"), "sold", "purchase"),
@@ -100,46 +109,87 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
         if _can(user, "credits.view_creditlot"):
             week_end = (local_today + timedelta(days=7)).isoformat()
             groups["credits"].append(
-                Tile(_("Lots expiring this week"), _thousands(credits["expiring_week_lots"]),
-                     _changelist("credits_creditlot", remaining__gt=0, expires_at__date__gte=today,
-                                 expires_at__date__lte=week_end),
-                     _("%(n)s credits left on them") % {"n": _thousands(credits["expiring_week_credits"])}))
+                Tile(
+                    _("Lots expiring this week"),
+                    _thousands(credits["expiring_week_lots"]),
+                    _changelist(
+                        "credits_creditlot",
+                        remaining__gt=0,
+                        expires_at__date__gte=today,
+                        expires_at__date__lte=week_end,
+                    ),
+                    _("%(n)s credits left on them") % {"n": _thousands(credits["expiring_week_credits"])},
+                )
+            )
         if _can(user, "credits.view_creditbalance"):
             since = (local_today - timedelta(days=30)).isoformat()
             groups["credits"].append(
-                Tile(_("Active organizations"), _thousands(credits["active_organizations"]),
-                     _changelist("credits_creditbalance", updated_at__date__gte=since),
-                     _("balance moved in the last 30 days")))
+                Tile(
+                    _("Active organizations"),
+                    _thousands(credits["active_organizations"]),
+                    _changelist("credits_creditbalance", updated_at__date__gte=since),
+                    _("balance moved in the last 30 days"),
+                )
+            )
 
     if money is not None or _can(user, "billing.view_purchase"):
         from billing.selectors import staff_summary as billing_summary
 
         money = money or billing_summary(now=now)
         if _can(user, "billing.view_purchasereview"):
-            groups["queues"].append(Tile(_("Needs review"), _thousands(money["needs_review"]),
-                                         _changelist("billing_purchasereview"), _("payments waiting for a decision"),
-                                         alert=money["needs_review"] > 0))
+            groups["queues"].append(
+                Tile(
+                    _("Needs review"),
+                    _thousands(money["needs_review"]),
+                    _changelist("billing_purchasereview"),
+                    _("payments waiting for a decision"),
+                    alert=money["needs_review"] > 0,
+                )
+            )
         if _can(user, "billing.view_paymentsession"):
-            groups["queues"].append(Tile(_("Pending payment sessions"), _thousands(money["pending_sessions"]),
-                                         _changelist("billing_paymentsession", status__exact="pending"),
-                                         _("open for payment now")))
+            groups["queues"].append(
+                Tile(
+                    _("Pending payment sessions"),
+                    _thousands(money["pending_sessions"]),
+                    _changelist("billing_paymentsession", status__exact="pending"),
+                    _("open for payment now"),
+                )
+            )
         if _can(user, "billing.view_paymentnotification"):
-            groups["queues"].append(Tile(_("Failed payment webhooks"), _thousands(money["failed_notifications"]),
-                                         _changelist("billing_paymentnotification", status__exact="failed"),
-                                         _("reprocess from the list"), alert=money["failed_notifications"] > 0))
+            groups["queues"].append(
+                Tile(
+                    _("Failed payment webhooks"),
+                    _thousands(money["failed_notifications"]),
+                    _changelist("billing_paymentnotification", status__exact="failed"),
+                    _("reprocess from the list"),
+                    alert=money["failed_notifications"] > 0,
+                )
+            )
 
     can_events = _can(user, "conversations.view_webhookevent")
     can_unknown = _can(user, "conversations.view_unknownnumber")
     if can_events or can_unknown:
         wa = whatsapp_summary()
         if can_events:
-            groups["queues"].append(Tile(_("Failed WhatsApp webhooks"), _thousands(wa["failed_events"]),
-                                         _changelist("conversations_webhookevent", status__exact="failed"),
-                                         _("process again from the list"), alert=wa["failed_events"] > 0))
+            groups["queues"].append(
+                Tile(
+                    _("Failed WhatsApp webhooks"),
+                    _thousands(wa["failed_events"]),
+                    _changelist("conversations_webhookevent", status__exact="failed"),
+                    _("process again from the list"),
+                    alert=wa["failed_events"] > 0,
+                )
+            )
         if can_unknown:
-            groups["queues"].append(Tile(_("Unknown WhatsApp numbers"), _thousands(wa["unknown_numbers"]),
-                                         _changelist("conversations_unknownnumber", resolved="no"),
-                                         _("assign them to an organization"), alert=wa["unknown_numbers"] > 0))
+            groups["queues"].append(
+                Tile(
+                    _("Unknown WhatsApp numbers"),
+                    _thousands(wa["unknown_numbers"]),
+                    _changelist("conversations_unknownnumber", resolved="no"),
+                    _("assign them to an organization"),
+                    alert=wa["unknown_numbers"] > 0,
+                )
+            )
     return groups
 
 
@@ -163,9 +213,16 @@ def home_chart(user, *, days: int = CHART_DAYS, now: datetime | None = None) -> 
 
 
 FIGURE_PERMISSIONS = [
-    "billing.view_invoice", "credits.view_ledgerentry", "credits.view_creditlot", "credits.view_creditbalance",
-    "billing.view_purchase", "billing.view_purchasereview", "billing.view_paymentsession",
-    "billing.view_paymentnotification", "conversations.view_webhookevent", "conversations.view_unknownnumber",
+    "billing.view_invoice",
+    "credits.view_ledgerentry",
+    "credits.view_creditlot",
+    "credits.view_creditbalance",
+    "billing.view_purchase",
+    "billing.view_purchasereview",
+    "billing.view_paymentsession",
+    "billing.view_paymentnotification",
+    "conversations.view_webhookevent",
+    "conversations.view_unknownnumber",
 ]
 
 
@@ -188,9 +245,9 @@ def home_context(request) -> dict:
     if seconds <= 0:
         return home_figures(request.user)
     visible = [perm for perm in FIGURE_PERMISSIONS if _can(request.user, perm)]
-    key = "saldo:console:home:" + hashlib.sha256(
-        f"{translation.get_language()}|{'|'.join(visible)}".encode()
-    ).hexdigest()
+    key = (
+        "saldo:console:home:" + hashlib.sha256(f"{translation.get_language()}|{'|'.join(visible)}".encode()).hexdigest()
+    )
     figures = None if request.GET.get("refresh") else cache.get(key)
     if figures is None:
         figures = home_figures(request.user)

@@ -78,8 +78,9 @@ class ResolvedFilter(admin.SimpleListFilter):
 
 class AssignNumberForm(forms.Form):
     organization = forms.SlugField(label=_("Organization (slug)"))
-    reason = forms.CharField(label=_("Reason (kept in the audit log)"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    reason = forms.CharField(
+        label=_("Reason (kept in the audit log)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
 
     def clean_organization(self):
         # A slug, not a drop-down: there can be 100,000 organizations.
@@ -125,12 +126,18 @@ class UnknownNumberAdmin(admin.ModelAdmin):
                 try:
                     with transaction.atomic():
                         number = whatsapp_number_add(
-                            organization=org, phone_number_id=unknown.phone_number_id, waba_id=unknown.waba_id,
+                            organization=org,
+                            phone_number_id=unknown.phone_number_id,
+                            waba_id=unknown.waba_id,
                             display_number=unknown.display_number or unknown.phone_number_id,
                         )
                         audit_record(
-                            action="whatsapp_number.assign", actor=request.user, organization=org, target=number,
-                            before={"unknown_number": unknown.phone_number_id}, after={"organization": org.slug},
+                            action="whatsapp_number.assign",
+                            actor=request.user,
+                            organization=org,
+                            target=number,
+                            before={"unknown_number": unknown.phone_number_id},
+                            after={"organization": org.slug},
                             reason=reason,
                         )
                 except ValueError as exc:
@@ -187,9 +194,13 @@ class WebhookEventAdmin(admin.ModelAdmin):
         events = list(queryset)
         count = webhook_events_reprocess(events=events)
         for event in events:  # who retried which delivery, and how it stood before
-            audit_record(action="whatsapp_event.reprocess", actor=request.user, target=event,
-                         before={"status": event.status, "error": event.error[:500]},
-                         reason=_("Processed again from the admin"))
+            audit_record(
+                action="whatsapp_event.reprocess",
+                actor=request.user,
+                target=event,
+                before={"status": event.status, "error": event.error[:500]},
+                reason=_("Processed again from the admin"),
+            )
         self.message_user(request, _("%(n)d event(s) processed again.") % {"n": count}, messages.SUCCESS)
 
 
@@ -255,7 +266,9 @@ class ConversationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Rate again with the current cards (open months only)"))
     def rerate(self, request, queryset):
         count = conversations_rerate(conversations=list(queryset), actor=request.user, reason="admin re-rate")
-        self.message_user(request, _("%(n)d conversation(s) re-rated; closed months are never re-rated.") % {"n": count})
+        self.message_user(
+            request, _("%(n)d conversation(s) re-rated; closed months are never re-rated.") % {"n": count}
+        )
 
 
 @admin.register(MessageStatus)

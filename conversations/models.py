@@ -38,7 +38,10 @@ class WhatsAppNumber(models.Model):
     """A WhatsApp Business phone number an organization sends from. Meta identifies it by ``phone_number_id``."""
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="whatsapp_numbers", verbose_name=_("organization")
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="whatsapp_numbers",
+        verbose_name=_("organization"),
     )
     phone_number_id = models.CharField(_("phone number ID"), max_length=64, unique=True)
     waba_id = models.CharField(_("WhatsApp Business Account ID"), max_length=64, db_index=True)

@@ -51,7 +51,10 @@ STATUS_RANK = {"sent": 1, "read": 2, "delivered": 3}
 KNOWN_STATUSES = {"sent", "delivered", "read", "failed"}
 IGNORED_STATUSES = {"deleted", "warning", "played"}
 KNOWN_FIELDS = {"messages"}
-PMP_FREE_TYPES = {"free_customer_service": FreeReason.FREE_CUSTOMER_SERVICE, "free_entry_point": FreeReason.FREE_ENTRY_POINT}
+PMP_FREE_TYPES = {
+    "free_customer_service": FreeReason.FREE_CUSTOMER_SERVICE,
+    "free_entry_point": FreeReason.FREE_ENTRY_POINT,
+}
 PMP_TYPES = {"regular", *PMP_FREE_TYPES}
 
 
@@ -197,8 +200,14 @@ def _parse_value(parsed: ParsedDelivery, value: dict, *, waba_id: str, event_id:
         parsed.flag("statuses without metadata.phone_number_id")
         return
     for raw in statuses:
-        update = _parse_status(parsed, raw, waba_id=waba_id, phone_number_id=phone_number_id,
-                               display_number=display_number, event_id=event_id)
+        update = _parse_status(
+            parsed,
+            raw,
+            waba_id=waba_id,
+            phone_number_id=phone_number_id,
+            display_number=display_number,
+            event_id=event_id,
+        )
         if update is not None:
             parsed.statuses.append(update)
 
@@ -221,8 +230,9 @@ def _parse_status(parsed: ParsedDelivery, raw, **where) -> StatusUpdate | None:
     if moment is None:
         parsed.flag(f"bad timestamp on {wamid[:80]}")
         return None
-    update = StatusUpdate(wamid=wamid[:255], status=status, timestamp=moment,
-                          recipient=_str(raw.get("recipient_id"))[:64], **where)
+    update = StatusUpdate(
+        wamid=wamid[:255], status=status, timestamp=moment, recipient=_str(raw.get("recipient_id"))[:64], **where
+    )
     conversation = raw.get("conversation")
     if isinstance(conversation, dict):
         update.conversation_id = _str(conversation.get("id"))[:255]

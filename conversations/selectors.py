@@ -108,9 +108,7 @@ def statement_for(*, organization: Organization, month: date) -> MonthlyStatemen
 
 def months_for(*, organization: Organization) -> list[date]:
     """Months with conversations, newest first, always including the current month."""
-    months = set(
-        Conversation.objects.filter(organization=organization).values_list("month", flat=True).distinct()
-    )
+    months = set(Conversation.objects.filter(organization=organization).values_list("month", flat=True).distinct())
     months.add(current_month())
     return sorted(months, reverse=True)
 

@@ -184,9 +184,9 @@ def events_process(*, event_ids: list[int] | None = None, limit: int = BATCH_SIZ
         logger.exception("WhatsApp webhook batch failed; retrying events one by one")
     done = 0
     ids = event_ids or list(
-        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).order_by("id").values_list("id", flat=True)[
-            :limit
-        ]
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
     )
     for event_id in ids:
         try:
@@ -198,7 +198,8 @@ def events_process(*, event_ids: list[int] | None = None, limit: int = BATCH_SIZ
         except Exception as exc:  # noqa: BLE001 - recorded on the event for staff
             logger.exception("WhatsApp webhook event %s failed", event_id)
             WebhookEvent.objects.filter(pk=event_id).update(
-                status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+                status=WebhookEvent.Status.FAILED,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
                 processed_at=timezone.now(),
             )
     return done
@@ -272,7 +273,16 @@ def _process_locked(events: list[WebhookEvent]) -> None:
     db.bulk_update(
         WebhookEvent,
         events,
-        ["flags", "status", "error", "processed_at", "attempts", "statuses_count", "messages_count", "phone_number_ids"],
+        [
+            "flags",
+            "status",
+            "error",
+            "processed_at",
+            "attempts",
+            "statuses_count",
+            "messages_count",
+            "phone_number_ids",
+        ],
     )
 
 
@@ -458,9 +468,11 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
         for conv in cbp_keys:
             where |= Q(phone_number_id=conv.phone_number_id, key=conv.key, opened_at__gt=conv.opened_at)
         wanted = {(c.phone_number_id, c.key): c for c in cbp_keys}
-        for existing in Conversation.objects.select_for_update().filter(
-            where, pricing_model=PricingModel.CBP, statement__isnull=True
-        ).order_by("pk"):
+        for existing in (
+            Conversation.objects.select_for_update()
+            .filter(where, pricing_model=PricingModel.CBP, statement__isnull=True)
+            .order_by("pk")
+        ):
             better = wanted[(existing.phone_number_id, existing.key)]
             for name in ("opened_at", "month", "rate_card", "rated_price", "price", "free_reason", "message_id"):
                 setattr(existing, name, getattr(better, name))
@@ -470,7 +482,9 @@ def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) ->
     months = {
         (c.waba_id, c.month)
         for c in new
-        if c.pricing_model == PricingModel.CBP and c.category == Category.SERVICE and rating.in_free_tier_era(c.opened_at)
+        if c.pricing_model == PricingModel.CBP
+        and c.category == Category.SERVICE
+        and rating.in_free_tier_era(c.opened_at)
     }
     for waba_id, month in months:
         free_tier_settle(waba_id=waba_id, month=month)
@@ -573,9 +587,7 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
             statement=statement
         )
         # Reported after their own month was closed (Meta retries for days): billed now, never dropped.
-        late = Conversation.objects.filter(
-            organization=organization, month__lt=month, statement__isnull=True
-        ).filter(
+        late = Conversation.objects.filter(organization=organization, month__lt=month, statement__isnull=True).filter(
             Exists(MonthlyStatement.objects.filter(organization=organization, month=OuterRef("month")))
         )
         late_count = late.update(statement=statement)
@@ -655,7 +667,10 @@ def conversations_rerate(*, conversations, actor=None, reason: str = "rate card 
                 free_reason = FreeReason.NO_RATE
             price = Decimal(0) if free_reason else rated_price
             if (conv.rate_card_id, conv.rated_price, conv.price, conv.free_reason) == (
-                card.pk if card else None, rated_price, price, free_reason
+                card.pk if card else None,
+                rated_price,
+                price,
+                free_reason,
             ):
                 continue
             before = {"price": str(conv.price), "rate_card": conv.rate_card_id}

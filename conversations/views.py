@@ -37,8 +37,12 @@ def conversation_list(request):
     chart = {
         "labels": [f"{d['day']:%d}" for d in days],
         "datasets": [
-            {"label": str(labels[c]), "data": [d[c]["amount"] for d in days], "counts": [d[c]["count"] for d in days],
-             "color": CATEGORY_COLOURS[c]}
+            {
+                "label": str(labels[c]),
+                "data": [d[c]["amount"] for d in days],
+                "counts": [d[c]["count"] for d in days],
+                "color": CATEGORY_COLOURS[c],
+            }
             for c in Category.values
         ],
         "currency_label": _("Rupiah"),

@@ -60,7 +60,12 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
         adjust = reverse("admin:credits_adjust") + f"?organization={obj.organization_id}"
         return format_html(
             '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
-            lots, _("lots"), ledger, _("ledger"), adjust, _("grant or adjust"),
+            lots,
+            _("lots"),
+            ledger,
+            _("ledger"),
+            adjust,
+            _("grant or adjust"),
         )
 
     def get_urls(self):
@@ -89,28 +94,43 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
                 with transaction.atomic():
                     if data["kind"] == CreditAdjustForm.GRANT:
                         lot = lot_grant(
-                            organization=org, credits=data["credits"], source="grant", reason=data["reason"],
-                            created_by=request.user, reference=data["reference"], granted_at=now,
+                            organization=org,
+                            credits=data["credits"],
+                            source="grant",
+                            reason=data["reason"],
+                            created_by=request.user,
+                            reference=data["reference"],
+                            granted_at=now,
                             expires_at=expires_at,
                         )
                         target, action = lot, "credits.grant"
                     else:
                         rows = credits_adjust(
-                            organization=org, credits=data["credits"], reason=data["reason"],
-                            created_by=request.user, reference=data["reference"], expires_at=expires_at,
+                            organization=org,
+                            credits=data["credits"],
+                            reason=data["reason"],
+                            created_by=request.user,
+                            reference=data["reference"],
+                            expires_at=expires_at,
                         )
                         target, action = (rows[0].lot if rows else None), "credits.adjust"
                     after = balance_for(org)
                     audit_record(
-                        action=action, actor=request.user, organization=org, target=target,
-                        before={"balance": before}, after={"balance": after, "credits": data["credits"]},
+                        action=action,
+                        actor=request.user,
+                        organization=org,
+                        target=target,
+                        before={"balance": before},
+                        after={"balance": after, "credits": data["credits"]},
                         reason=data["reason"],
                     )
             except InsufficientCredits as exc:
                 form.add_error("credits", _("Only %(n)s credits can be taken.") % {"n": exc.balance})
             else:
-                messages.success(request, _("%(org)s: balance %(before)s → %(after)s.") % {
-                    "org": org, "before": before, "after": after})
+                messages.success(
+                    request,
+                    _("%(org)s: balance %(before)s → %(after)s.") % {"org": org, "before": before, "after": after},
+                )
                 return redirect(reverse("admin:credits_ledgerentry_changelist") + f"?organization__id__exact={org.pk}")
         context = {
             **self.admin_site.each_context(request),
@@ -139,7 +159,16 @@ class CreditLotAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "organization_link", "kind", "delta", "balance_after", "reference", "created_by"]
+    list_display = [
+        "id",
+        "created_at",
+        "organization_link",
+        "kind",
+        "delta",
+        "balance_after",
+        "reference",
+        "created_by",
+    ]
     list_filter = ["kind", "created_at"]  # organizations: by search or from the organization page
     search_fields = ["organization__name", "organization__slug", "reference", "reason"]
     list_select_related = ["organization", "created_by"]

@@ -98,7 +98,9 @@ def parse_message(data, now=None) -> tuple[UsageMessage | None, dict]:
 def _suspended(request):
     if request.user.organization.api_suspended:
         return api_error(
-            "api_suspended", "API access for this organization is suspended. Contact support.", status.HTTP_403_FORBIDDEN
+            "api_suspended",
+            "API access for this organization is suspended. Contact support.",
+            status.HTTP_403_FORBIDDEN,
         )
     return None
 
@@ -113,7 +115,11 @@ _message_request = inline_serializer(
 )
 _charge_response = inline_serializer(
     "UsageCharged",
-    {"message_id": serializers.CharField(), "charged": serializers.IntegerField(), "balance": serializers.IntegerField()},
+    {
+        "message_id": serializers.CharField(),
+        "charged": serializers.IntegerField(),
+        "balance": serializers.IntegerField(),
+    },
 )
 _error = inline_serializer("Error", {"error": serializers.CharField(), "detail": serializers.JSONField()})
 
@@ -129,7 +135,11 @@ class UsageMessageView(APIView):
             400: _error,
             402: inline_serializer(
                 "InsufficientCredits",
-                {"error": serializers.CharField(), "detail": serializers.CharField(), "balance": serializers.IntegerField()},
+                {
+                    "error": serializers.CharField(),
+                    "detail": serializers.CharField(),
+                    "balance": serializers.IntegerField(),
+                },
             ),
             403: _error,
             409: _error,
@@ -154,7 +164,9 @@ class UsageMessageView(APIView):
             )
         except InsufficientCredits as exc:
             return api_error(
-                "insufficient_credits", "Not enough credits. Top up to continue.", status.HTTP_402_PAYMENT_REQUIRED,
+                "insufficient_credits",
+                "Not enough credits. Top up to continue.",
+                status.HTTP_402_PAYMENT_REQUIRED,
                 balance=exc.balance,
             )
         except UsageConflict:
@@ -206,7 +218,9 @@ class UsageBatchView(APIView):
         if not isinstance(items, list):
             return api_error("invalid", {"messages": ["A list of messages is required."]}, status.HTTP_400_BAD_REQUEST)
         if not items:
-            return api_error("invalid", {"messages": ["At least one message is required."]}, status.HTTP_400_BAD_REQUEST)
+            return api_error(
+                "invalid", {"messages": ["At least one message is required."]}, status.HTTP_400_BAD_REQUEST
+            )
         if len(items) > BATCH_MAX:
             return api_error(
                 "invalid", {"messages": [f"At most {BATCH_MAX} messages per batch."]}, status.HTTP_400_BAD_REQUEST
@@ -293,7 +307,9 @@ class LedgerPagination(CursorPagination):
 class LedgerView(APIView):
     pagination_class = LedgerPagination
 
-    @extend_schema(summary="Ledger entries, newest first (cursor pagination)", responses=LedgerEntrySerializer(many=True))
+    @extend_schema(
+        summary="Ledger entries, newest first (cursor pagination)", responses=LedgerEntrySerializer(many=True)
+    )
     def get(self, request):
         paginator = self.pagination_class()
         queryset = ledger_for(request.user.organization)

@@ -41,16 +41,19 @@ def seed(*, organization, owner, stdout) -> None:
             if kind == "grant":
                 credits, source, reference, reason, validity = args
                 lot_grant(
-                    organization=organization, credits=credits, source=source, reference=reference, reason=reason,
-                    created_by=owner if source == "purchase" else None, granted_at=when,
+                    organization=organization,
+                    credits=credits,
+                    source=source,
+                    reference=reference,
+                    reason=reason,
+                    created_by=owner if source == "purchase" else None,
+                    granted_at=when,
                     expires_at=when + timedelta(days=validity),
                 )
             elif kind == "usage":
                 days_ago = args
                 n = 60 + (days_ago * 37) % 90 + (40 if (when.weekday() < 5) else 0)
-                messages = [
-                    UsageMessage(f"demo-{days_ago}-{i}", "inbound" if i % 2 else "outbound") for i in range(n)
-                ]
+                messages = [UsageMessage(f"demo-{days_ago}-{i}", "inbound" if i % 2 else "outbound") for i in range(n)]
                 usage_charge_batch(organization=organization, messages=messages)
             else:
                 lots_expire(now=when)

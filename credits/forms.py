@@ -13,16 +13,24 @@ class CreditAdjustForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.order_by("name"), label=_("Organization"))
     kind = forms.ChoiceField(
         label=_("Action"),
-        choices=[(GRANT, _("Grant bonus credits (new lot)")), (ADJUST, _("Adjustment (+ adds a lot, − takes credits)"))],
+        choices=[
+            (GRANT, _("Grant bonus credits (new lot)")),
+            (ADJUST, _("Adjustment (+ adds a lot, − takes credits)")),
+        ],
         initial=GRANT,
     )
     credits = forms.IntegerField(label=_("Credits"), help_text=_("Positive to add; negative only for adjustments."))
     valid_days = forms.IntegerField(
-        label=_("Valid for (days)"), required=False, min_value=1, max_value=3650,
+        label=_("Valid for (days)"),
+        required=False,
+        min_value=1,
+        max_value=3650,
         help_text=_("For new lots. Empty: the standard validity."),
     )
     reference = forms.CharField(
-        label=_("Reference"), required=False, max_length=200,
+        label=_("Reference"),
+        required=False,
+        max_length=200,
         help_text=_("Optional ticket or document number. The same reference grants only once."),
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)

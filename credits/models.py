@@ -63,9 +63,7 @@ class CreditBalanceQuerySet(models.QuerySet):
             .annotate(n=Sum("remaining"))
             .values("n")
         )
-        return self.annotate(
-            spendable=F("balance") - Coalesce(Subquery(stale, output_field=IntegerField()), Value(0))
-        )
+        return self.annotate(spendable=F("balance") - Coalesce(Subquery(stale, output_field=IntegerField()), Value(0)))
 
 
 class CreditBalance(models.Model):

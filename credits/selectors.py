@@ -80,7 +80,8 @@ def usage_per_day(organization: Organization, *, days: int = 30, now: datetime |
     first_day = (now - timedelta(days=days - 1)).date()
     start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()), timezone.get_current_timezone())
     rows = (
-        _usage_of(organization).filter(charged_at__gte=start)
+        _usage_of(organization)
+        .filter(charged_at__gte=start)
         .annotate(day=TruncDate("charged_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "direction")
         .annotate(n=Sum("credits"))
@@ -93,7 +94,9 @@ def usage_per_day(organization: Organization, *, days: int = 30, now: datetime |
     for i in range(days):
         day = first_day + timedelta(days=i)
         c = counts.get(day, {"inbound": 0, "outbound": 0})
-        out.append({"day": day, "inbound": c["inbound"], "outbound": c["outbound"], "total": c["inbound"] + c["outbound"]})
+        out.append(
+            {"day": day, "inbound": c["inbound"], "outbound": c["outbound"], "total": c["inbound"] + c["outbound"]}
+        )
     return out
 
 
@@ -134,8 +137,12 @@ def staff_summary(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     today = _local_day_start(now)
     month = today.replace(day=1)
-    kinds = {"sold": LedgerEntry.Kind.PURCHASE, "granted": LedgerEntry.Kind.GRANT,
-             "consumed": LedgerEntry.Kind.USAGE, "expired": LedgerEntry.Kind.EXPIRY}
+    kinds = {
+        "sold": LedgerEntry.Kind.PURCHASE,
+        "granted": LedgerEntry.Kind.GRANT,
+        "consumed": LedgerEntry.Kind.USAGE,
+        "expired": LedgerEntry.Kind.EXPIRY,
+    }
     aggregates = {}
     for name, kind in kinds.items():
         aggregates[f"{name}_month"] = Coalesce(Sum("delta", filter=Q(kind=kind)), Value(0))
@@ -143,8 +150,10 @@ def staff_summary(*, now: datetime | None = None) -> dict:
     ledger = LedgerEntry.objects.filter(created_at__gte=month, created_at__lte=now).aggregate(**aggregates)
     # Usage and expiry are negative deltas; staff read them as positive amounts.
     figures = {key: abs(int(value)) for key, value in ledger.items()}
-    week = CreditLot.objects.spendable(now).filter(expires_at__lte=now + timedelta(days=7)).aggregate(
-        lots=Count("id"), credits=Coalesce(Sum("remaining"), Value(0))
+    week = (
+        CreditLot.objects.spendable(now)
+        .filter(expires_at__lte=now + timedelta(days=7))
+        .aggregate(lots=Count("id"), credits=Coalesce(Sum("remaining"), Value(0)))
     )
     figures["expiring_week_lots"] = week["lots"]
     figures["expiring_week_credits"] = int(week["credits"])

@@ -123,7 +123,13 @@ def _set_balance(balance: CreditBalance, new_value: int, now: datetime) -> None:
 
 
 def _write_debits(
-    balance: CreditBalance, debits: list[tuple], *, kind: str, now: datetime, reference: str = "", reason: str = "",
+    balance: CreditBalance,
+    debits: list[tuple],
+    *,
+    kind: str,
+    now: datetime,
+    reference: str = "",
+    reason: str = "",
     created_by=None,
 ) -> list[LedgerEntry]:
     """One ledger row per (lot_id, credits) taken, each with the running balance after it, then the balance row.
@@ -134,9 +140,15 @@ def _write_debits(
         running -= n
         rows.append(
             LedgerEntry(
-                organization_id=balance.organization_id, kind=kind, delta=-n, balance_after=running, lot_id=lot_id,
-                reference=reference, reason=reason,
-                created_by=created_by if getattr(created_by, "pk", None) else None, created_at=now,
+                organization_id=balance.organization_id,
+                kind=kind,
+                delta=-n,
+                balance_after=running,
+                lot_id=lot_id,
+                reference=reference,
+                reason=reason,
+                created_by=created_by if getattr(created_by, "pk", None) else None,
+                created_at=now,
             )
         )
     LedgerEntry.objects.bulk_create(rows)
@@ -262,10 +274,7 @@ def lots_expire(*, now: datetime | None = None) -> int:
     workers at once, changes nothing more (invariant 9). Returns the number of lots expired."""
     now = now or timezone.now()
     org_ids = list(
-        CreditLot.objects.expired_unswept(now)
-        .values_list("organization_id", flat=True)
-        .distinct()
-        .order_by()
+        CreditLot.objects.expired_unswept(now).values_list("organization_id", flat=True).distinct().order_by()
     )
     expired = 0
     for org_id in org_ids:
@@ -286,7 +295,12 @@ def lots_expire(*, now: datetime | None = None) -> int:
 
 
 def credits_adjust(
-    *, organization: Organization, credits: int, reason: str, created_by=None, reference: str = "",
+    *,
+    organization: Organization,
+    credits: int,
+    reason: str,
+    created_by=None,
+    reference: str = "",
     expires_at: datetime | None = None,
 ) -> list[LedgerEntry]:
     """A staff correction. Positive: a new adjustment lot (with its own expiry). Negative: taken from the
@@ -318,7 +332,12 @@ def credits_adjust(
         allocation = _allocate(lots, needed)
         _debit_lots(allocation)
         return _write_debits(
-            balance, allocation, kind=LedgerEntry.Kind.ADJUSTMENT, now=now, reference=reference, reason=reason,
+            balance,
+            allocation,
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+            now=now,
+            reference=reference,
+            reason=reason,
             created_by=created_by,
         )
 
@@ -490,13 +509,18 @@ def credits_remind(*, now: datetime | None = None) -> dict:
             continue
         lines = "\n".join(
             _("- %(remaining)s credits expire on %(date)s")
-            % {"remaining": f"{lot.remaining:,}".replace(",", "."), "date": timezone.localtime(lot.expires_at).strftime("%Y-%m-%d %H:%M")}
+            % {
+                "remaining": f"{lot.remaining:,}".replace(",", "."),
+                "date": timezone.localtime(lot.expires_at).strftime("%Y-%m-%d %H:%M"),
+            }
             for lot in lots
         )
         send_mail(
             _("Your Saldo credits expire soon"),
-            _("Hello,\n\nSome message credits of %(org)s expire within %(days)s days:\n%(lines)s\n\n"
-              "Unused credits cannot be spent after they expire.\n\n%(url)s\n")
+            _(
+                "Hello,\n\nSome message credits of %(org)s expire within %(days)s days:\n%(lines)s\n\n"
+                "Unused credits cannot be spent after they expire.\n\n%(url)s\n"
+            )
             % {"org": organization.name, "days": REMINDER_DAYS, "lines": lines, "url": settings.SITE_URL + "/"},
             None,
             recipients,
@@ -514,8 +538,10 @@ def credits_remind(*, now: datetime | None = None) -> dict:
                 if recipients:
                     send_mail(
                         _("Your Saldo credit balance is low"),
-                        _("Hello,\n\n%(org)s has %(balance)s message credits left, below your threshold of "
-                          "%(threshold)s. Top up to keep your chatbot running:\n%(url)s\n")
+                        _(
+                            "Hello,\n\n%(org)s has %(balance)s message credits left, below your threshold of "
+                            "%(threshold)s. Top up to keep your chatbot running:\n%(url)s\n"
+                        )
                         % {
                             "org": org.name,
                             "balance": f"{current:,}".replace(",", "."),

@@ -36,17 +36,23 @@ def organization(db):
 
 @pytest.fixture
 def owner(organization):
-    return MembershipFactory(organization=organization, role=Membership.Role.OWNER, user__email="owner@tokomaju.id").user
+    return MembershipFactory(
+        organization=organization, role=Membership.Role.OWNER, user__email="owner@tokomaju.id"
+    ).user
 
 
 @pytest.fixture
 def admin_user(organization):
-    return MembershipFactory(organization=organization, role=Membership.Role.ADMIN, user__email="admin@tokomaju.id").user
+    return MembershipFactory(
+        organization=organization, role=Membership.Role.ADMIN, user__email="admin@tokomaju.id"
+    ).user
 
 
 @pytest.fixture
 def member(organization):
-    return MembershipFactory(organization=organization, role=Membership.Role.MEMBER, user__email="member@tokomaju.id").user
+    return MembershipFactory(
+        organization=organization, role=Membership.Role.MEMBER, user__email="member@tokomaju.id"
+    ).user
 
 
 @pytest.fixture

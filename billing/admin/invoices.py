@@ -105,12 +105,26 @@ class _Echo:
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = [
-        "number_or_draft", "organization_link", "kind", "status_badge", "total_rupiah", "issued_at", "paid_at",
+        "number_or_draft",
+        "organization_link",
+        "kind",
+        "status_badge",
+        "total_rupiah",
+        "issued_at",
+        "paid_at",
         "emailed",
     ]
     list_filter = ["status", "kind", MonthFilter]
-    search_fields = ["number", "organization__name", "organization__slug", "buyer_name", "buyer_legal_name",
-                     "buyer_npwp", "payment_reference", "reference"]
+    search_fields = [
+        "number",
+        "organization__name",
+        "organization__slug",
+        "buyer_name",
+        "buyer_legal_name",
+        "buyer_npwp",
+        "payment_reference",
+        "reference",
+    ]
     list_select_related = ["organization"]
     ordering = ["-created_at"]
     inlines = [InvoiceLineInline]
@@ -119,8 +133,10 @@ class InvoiceAdmin(admin.ModelAdmin):
         (None, {"fields": ["number", "organization_link", "kind", "status", "reference", "corrects_link", "pdf_link"]}),
         (_("Dates"), {"fields": ["created_at", "issued_at", "due_at", "paid_at", "voided_at", "void_reason"]}),
         (_("Money"), {"fields": ["currency", "subtotal", "tax", "total", "payment_reference"]}),
-        (_("Buyer (frozen at creation)"), {"fields": ["buyer_name", "buyer_legal_name", "buyer_npwp", "buyer_address",
-                                                      "buyer_email"]}),
+        (
+            _("Buyer (frozen at creation)"),
+            {"fields": ["buyer_name", "buyer_legal_name", "buyer_npwp", "buyer_address", "buyer_email"]},
+        ),
         (_("Seller"), {"fields": ["seller_name", "seller_npwp", "seller_address", "seller_email"]}),
         (_("Delivery"), {"fields": ["pdf_status", "pdf_rendered_at", "emailed_at", "email_attempts", "email_error"]}),
     ]
@@ -257,15 +273,23 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.action(description=_("Void unpaid invoices (with a reason)"), permissions=["change"])
     def void_invoices(self, request, queryset):
         return self._reason_action(
-            request, queryset, action="void_invoices", title=_("Void invoices"), service=invoice_void,
+            request,
+            queryset,
+            action="void_invoices",
+            title=_("Void invoices"),
+            service=invoice_void,
             ok_message=_("%(n)d invoice(s) voided."),
         )
 
     @admin.action(description=_("Credit-note paid invoices (with a reason)"), permissions=["change"])
     def credit_note_invoices(self, request, queryset):
         return self._reason_action(
-            request, queryset, action="credit_note_invoices", title=_("Issue credit notes"),
-            service=invoice_credit_note, ok_message=_("%(n)d credit note(s) issued."),
+            request,
+            queryset,
+            action="credit_note_invoices",
+            title=_("Issue credit notes"),
+            service=invoice_credit_note,
+            ok_message=_("%(n)d credit note(s) issued."),
         )
 
     @admin.action(description=_("Export CSV for the accountant"), permissions=["view"])
@@ -283,12 +307,26 @@ class InvoiceAdmin(admin.ModelAdmin):
             for invoice in qs.iterator(chunk_size=1000):
                 yield writer.writerow(
                     [
-                        invoice.number, invoice.kind, invoice.status, _local(invoice.issued_at),
-                        _local(invoice.due_at), _local(invoice.paid_at), _local(invoice.voided_at),
-                        invoice.organization.name, invoice.buyer_display_name, invoice.buyer_npwp,
-                        invoice.buyer_address.replace("\n", ", "), invoice.buyer_email, invoice.currency,
-                        invoice.subtotal, invoice.tax, invoice.total, invoice.payment_reference, invoice.reference,
-                        invoice.corrects.number if invoice.corrects_id else "", invoice.void_reason,
+                        invoice.number,
+                        invoice.kind,
+                        invoice.status,
+                        _local(invoice.issued_at),
+                        _local(invoice.due_at),
+                        _local(invoice.paid_at),
+                        _local(invoice.voided_at),
+                        invoice.organization.name,
+                        invoice.buyer_display_name,
+                        invoice.buyer_npwp,
+                        invoice.buyer_address.replace("\n", ", "),
+                        invoice.buyer_email,
+                        invoice.currency,
+                        invoice.subtotal,
+                        invoice.tax,
+                        invoice.total,
+                        invoice.payment_reference,
+                        invoice.reference,
+                        invoice.corrects.number if invoice.corrects_id else "",
+                        invoice.void_reason,
                     ]
                 )
 

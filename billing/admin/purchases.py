@@ -137,8 +137,15 @@ dismiss = admin.action(description=_("Dismiss (no change)"), permissions=["chang
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin):
     list_display = [
-        "order_id", "organization", "credits_display", "total_display", "status", "gateway", "created_at",
-        "paid_at", "review_reason",
+        "order_id",
+        "organization",
+        "credits_display",
+        "total_display",
+        "status",
+        "gateway",
+        "created_at",
+        "paid_at",
+        "review_reason",
     ]
     list_filter = ["status", "gateway", "review_reason", "review_outcome", "created_at"]
     search_fields = ["order_id", "gateway_ref", "organization__name", "organization__slug", "invoice__number"]
@@ -147,12 +154,54 @@ class PurchaseAdmin(admin.ModelAdmin):
     inlines = [PaymentSessionInline, PaymentNotificationInline]
     actions = [approve_and_credit, refund_note, dismiss]
     fieldsets = [
-        (None, {"fields": ["id", "organization", "created_by", "status", "gateway", "order_id", "gateway_ref",
-                           "created_at", "paid_at", "closed_at"]}),
-        (_("Money"), {"fields": ["credits", "unit_price", "subtotal", "tax_rate", "tax", "total", "paid_amount",
-                                 "invoice_link", "lot_link"]}),
-        (_("Review"), {"fields": ["review_reason", "review_outcome", "review_note", "reviewed_at", "reviewed_by",
-                                  "reversed_at", "clawed_back_credits", "owed_credits"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "organization",
+                    "created_by",
+                    "status",
+                    "gateway",
+                    "order_id",
+                    "gateway_ref",
+                    "created_at",
+                    "paid_at",
+                    "closed_at",
+                ]
+            },
+        ),
+        (
+            _("Money"),
+            {
+                "fields": [
+                    "credits",
+                    "unit_price",
+                    "subtotal",
+                    "tax_rate",
+                    "tax",
+                    "total",
+                    "paid_amount",
+                    "invoice_link",
+                    "lot_link",
+                ]
+            },
+        ),
+        (
+            _("Review"),
+            {
+                "fields": [
+                    "review_reason",
+                    "review_outcome",
+                    "review_note",
+                    "reviewed_at",
+                    "reviewed_by",
+                    "reversed_at",
+                    "clawed_back_credits",
+                    "owed_credits",
+                ]
+            },
+        ),
         (_("Billing details"), {"fields": ["billing_snapshot", "idempotency_key"]}),
     ]
 
@@ -195,13 +244,23 @@ class PurchaseAdmin(admin.ModelAdmin):
 class PurchaseReviewAdmin(PurchaseAdmin):
     """Purchases waiting for a decision, oldest first."""
 
-    list_display = ["order_id", "organization", "review_reason", "total_display", "paid_amount", "credits_display",
-                    "owed_credits", "paid_at", "created_at"]
+    list_display = [
+        "order_id",
+        "organization",
+        "review_reason",
+        "total_display",
+        "paid_amount",
+        "credits_display",
+        "owed_credits",
+        "paid_at",
+        "created_at",
+    ]
     list_filter = ["review_reason", "gateway"]
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .filter(status=Purchase.Status.NEEDS_REVIEW, reviewed_at__isnull=True)
             .order_by("created_at")
         )
@@ -213,8 +272,16 @@ class PaymentSessionAdmin(admin.ModelAdmin):
     list_filter = ["status", "gateway"]
     search_fields = ["gateway_ref", "purchase__order_id", "purchase__organization__name"]
     list_select_related = ["purchase"]
-    readonly_fields = ["purchase", "gateway", "gateway_ref", "redirect_url", "status", "created_at", "expires_at",
-                       "closed_at"]
+    readonly_fields = [
+        "purchase",
+        "gateway",
+        "gateway_ref",
+        "redirect_url",
+        "status",
+        "created_at",
+        "expires_at",
+        "closed_at",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -225,13 +292,34 @@ class PaymentSessionAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentNotification)
 class PaymentNotificationAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "gateway", "gateway_ref", "raw_status", "event_status", "status", "deliveries",
-                    "purchase"]
+    list_display = [
+        "received_at",
+        "gateway",
+        "gateway_ref",
+        "raw_status",
+        "event_status",
+        "status",
+        "deliveries",
+        "purchase",
+    ]
     list_filter = ["status", "gateway", "event_status"]
     search_fields = ["key", "gateway_ref", "purchase__order_id"]
     list_select_related = ["purchase"]
-    readonly_fields = ["gateway", "key", "gateway_ref", "raw_status", "event_status", "body", "headers", "purchase",
-                       "status", "error", "deliveries", "received_at", "processed_at"]
+    readonly_fields = [
+        "gateway",
+        "key",
+        "gateway_ref",
+        "raw_status",
+        "event_status",
+        "body",
+        "headers",
+        "purchase",
+        "status",
+        "error",
+        "deliveries",
+        "received_at",
+        "processed_at",
+    ]
     actions = ["reprocess"]
 
     def has_add_permission(self, request):
@@ -255,9 +343,12 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
             with transaction.atomic():
                 # Who ran it, what the notification said before and after (processing is idempotent).
                 audit_record(
-                    action="payment_notification.reprocess", actor=request.user,
+                    action="payment_notification.reprocess",
+                    actor=request.user,
                     organization=done.purchase.organization if done.purchase_id else None,
-                    target=done, before=before, after={"status": status, "error": done.error},
+                    target=done,
+                    before=before,
+                    after={"status": status, "error": done.error},
                     reason=_("Reprocessed from the admin"),
                 )
         summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items()))

@@ -58,9 +58,7 @@ class XenditGateway(Gateway):
             "invoice_duration": int((expires_at - start).total_seconds()),
             "success_redirect_url": return_url,
             "failure_redirect_url": return_url,
-            "items": [
-                {"name": item["name"], "quantity": item["quantity"], "price": item["price"]} for item in items
-            ],
+            "items": [{"name": item["name"], "quantity": item["quantity"], "price": item["price"]} for item in items],
             "payment_methods": ["BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "BSI"],
         }
         if customer.get("email"):
@@ -76,7 +74,9 @@ class XenditGateway(Gateway):
         if not data.get("id") or not data.get("invoice_url"):
             raise GatewayError("Xendit gave no invoice id or URL")
         gateway_expiry = parse_datetime(data.get("expiry_date") or "")
-        return SessionInfo(gateway_ref=data["id"], redirect_url=data["invoice_url"], expires_at=gateway_expiry or expires_at)
+        return SessionInfo(
+            gateway_ref=data["id"], redirect_url=data["invoice_url"], expires_at=gateway_expiry or expires_at
+        )
 
     def verify_notification(self, headers, body: bytes) -> PaymentEvent:
         token = headers.get("x-callback-token") or ""

@@ -68,7 +68,11 @@ class Invoice(models.Model):
     reference = models.CharField(_("reference"), max_length=128, blank=True, db_index=True)
     # A credit note points at the paid invoice it cancels; a re-issued invoice at the void one it replaces.
     corrects = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
         verbose_name=_("corrects"),
     )
 

@@ -126,9 +126,7 @@ class Purchase(models.Model):
         verbose_name_plural = _("purchases")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "idempotency_key"], name="purchase_unique_idempotency_key"
-            ),
+            models.UniqueConstraint(fields=["organization", "idempotency_key"], name="purchase_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(credits__gt=0), name="purchase_credits_positive"),
             models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("tax")), name="purchase_total"),
         ]

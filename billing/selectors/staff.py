@@ -33,12 +33,16 @@ def staff_summary(*, now: datetime | None = None) -> dict:
         return Coalesce(Sum(field, filter=condition), Value(0))
 
     row = Invoice.objects.filter(paid | notes).aggregate(
-        gross_month=total("total", paid), net_month=total("subtotal", paid),
-        gross_today=total("total", paid & Q(paid_at__gte=today)), net_today=total("subtotal", paid & Q(paid_at__gte=today)),
-        cn_gross_month=total("total", notes), cn_net_month=total("subtotal", notes),
+        gross_month=total("total", paid),
+        net_month=total("subtotal", paid),
+        gross_today=total("total", paid & Q(paid_at__gte=today)),
+        net_today=total("subtotal", paid & Q(paid_at__gte=today)),
+        cn_gross_month=total("total", notes),
+        cn_net_month=total("subtotal", notes),
         cn_gross_today=total("total", notes & Q(issued_at__gte=today)),
         cn_net_today=total("subtotal", notes & Q(issued_at__gte=today)),
-        paid_count_month=Count("id", filter=paid), paid_count_today=Count("id", filter=paid & Q(paid_at__gte=today)),
+        paid_count_month=Count("id", filter=paid),
+        paid_count_today=Count("id", filter=paid & Q(paid_at__gte=today)),
     )
     out = {
         "revenue_today": int(row["gross_today"] - row["cn_gross_today"]),

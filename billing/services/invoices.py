@@ -234,16 +234,23 @@ def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Inv
 
 def _copy_lines(invoice: Invoice) -> list[dict]:
     return [
-        {"description": line.description, "quantity": line.quantity, "unit_price": line.unit_price,
-         "tax_rate": line.tax_rate}
+        {
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "tax_rate": line.tax_rate,
+        }
         for line in invoice.lines.all()
     ]
 
 
 def _buyer_of(invoice: Invoice) -> dict:
     return {
-        "name": invoice.buyer_name, "legal_name": invoice.buyer_legal_name, "npwp": invoice.buyer_npwp,
-        "address": invoice.buyer_address, "email": invoice.buyer_email,
+        "name": invoice.buyer_name,
+        "legal_name": invoice.buyer_legal_name,
+        "npwp": invoice.buyer_npwp,
+        "address": invoice.buyer_address,
+        "email": invoice.buyer_email,
     }
 
 
@@ -305,8 +312,13 @@ def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
     invoice.save(update_fields=["status", "voided_at", "void_reason"])
     if actor is not None:
         audit_record(
-            action="invoice.void", actor=actor, organization=invoice.organization, target=invoice,
-            before=before, after={"status": invoice.status}, reason=invoice.void_reason,
+            action="invoice.void",
+            actor=actor,
+            organization=invoice.organization,
+            target=invoice,
+            before=before,
+            after={"status": invoice.status},
+            reason=invoice.void_reason,
         )
     _queue_render(invoice)
     return invoice
@@ -338,8 +350,13 @@ def invoice_credit_note(*, invoice: Invoice, reason: str, actor=None) -> Invoice
     note.save(update_fields=["void_reason"])
     if actor is not None:
         audit_record(
-            action="invoice.credit_note", actor=actor, organization=invoice.organization, target=invoice,
-            before={"status": invoice.status}, after={"credit_note": note.number}, reason=note.void_reason,
+            action="invoice.credit_note",
+            actor=actor,
+            organization=invoice.organization,
+            target=invoice,
+            before={"status": invoice.status},
+            after={"credit_note": note.number},
+            reason=note.void_reason,
         )
     return note
 
@@ -430,7 +447,8 @@ def _email_text(invoice: Invoice) -> tuple[str, str]:
     else:
         subject = _("Invoice %(number)s") % {"number": invoice.number}
         status_line = _("Status: %(status)s. Total: %(total)s.") % {
-            "status": invoice.get_status_display(), "total": format_rupiah(invoice.total),
+            "status": invoice.get_status_display(),
+            "total": format_rupiah(invoice.total),
         }
     body = "\n\n".join(
         [

@@ -149,8 +149,12 @@ def purchase_create(
         description=f"Saldo {credits:,} credits".replace(",", "."),
         customer={"first_name": snapshot["legal_name"] or snapshot["name"], "email": snapshot["email"]},
         items=[
-            {"id": "credits", "name": f"{credits:,} message credits".replace(",", "."), "quantity": 1,
-             "price": quote.total},
+            {
+                "id": "credits",
+                "name": f"{credits:,} message credits".replace(",", "."),
+                "quantity": 1,
+                "price": quote.total,
+            },
         ],
         start=now,
         expires_at=expires_at,
@@ -180,8 +184,12 @@ def purchase_create(
             invoice = invoice_create(
                 organization=organization,
                 lines=[
-                    {"description": description, "quantity": credits, "unit_price": quote.unit_price,
-                     "tax_rate": quote.tax_rate},
+                    {
+                        "description": description,
+                        "quantity": credits,
+                        "unit_price": quote.unit_price,
+                        "tax_rate": quote.tax_rate,
+                    },
                 ],
                 buyer=snapshot,
                 kind=Invoice.Kind.PURCHASE,
@@ -439,7 +447,10 @@ def notification_receive(*, gateway_name: str, headers, body: bytes) -> tuple[Pa
         PaymentNotification.objects.filter(key=key[:255]).update(deliveries=F("deliveries") + 1)
         notification = PaymentNotification.objects.get(key=key[:255])
         # A redelivery of something not yet applied (failed, or still waiting) is worth another try.
-        return notification, notification.status in (PaymentNotification.Status.RECEIVED, PaymentNotification.Status.FAILED)
+        return notification, notification.status in (
+            PaymentNotification.Status.RECEIVED,
+            PaymentNotification.Status.FAILED,
+        )
 
 
 def _finish(notification: PaymentNotification, status: str, error: str = "", purchase=None) -> PaymentNotification:
@@ -473,8 +484,10 @@ def notification_process(*, notification: PaymentNotification) -> PaymentNotific
                 return _finish(notification, PaymentNotification.Status.FAILED, "status API has no record", purchase)
             if not confirmed.is_known:
                 return _finish(
-                    notification, PaymentNotification.Status.IGNORED,
-                    f"status API says unknown status {confirmed.raw_status!r}", purchase,
+                    notification,
+                    PaymentNotification.Status.IGNORED,
+                    f"status API says unknown status {confirmed.raw_status!r}",
+                    purchase,
                 )
             event = confirmed
         payment_apply(purchase=purchase, event=event)
@@ -530,8 +543,13 @@ def _review_close(
     purchase.reviewed_by = actor
     purchase.save()
     audit_record(
-        action=f"purchase.review_{action}", actor=actor, organization=purchase.organization, target=purchase,
-        before=before, after=_review_state(purchase), reason=note,
+        action=f"purchase.review_{action}",
+        actor=actor,
+        organization=purchase.organization,
+        target=purchase,
+        before=before,
+        after=_review_state(purchase),
+        reason=note,
     )
     return purchase
 
@@ -550,7 +568,13 @@ def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Pu
     purchase.status = Purchase.Status.PAID
     purchase.paid_at = purchase.paid_at or now
     return _review_close(
-        purchase, action="approve", outcome=Purchase.ReviewOutcome.APPROVED, actor=actor, note=note, before=before, now=now
+        purchase,
+        action="approve",
+        outcome=Purchase.ReviewOutcome.APPROVED,
+        actor=actor,
+        note=note,
+        before=before,
+        now=now,
     )
 
 
@@ -573,7 +597,13 @@ def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Pur
             _void_invoice(purchase, f"Refunded: {note}")
     purchase.status = Purchase.Status.CANCELLED
     return _review_close(
-        purchase, action="refund", outcome=Purchase.ReviewOutcome.REFUNDED, actor=actor, note=note, before=before, now=now
+        purchase,
+        action="refund",
+        outcome=Purchase.ReviewOutcome.REFUNDED,
+        actor=actor,
+        note=note,
+        before=before,
+        now=now,
     )
 
 

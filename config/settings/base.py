@@ -168,7 +168,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The beat schedule `manage.py setup_periodic_tasks` writes into django-celery-beat.
 # name -> {"task": dotted task name, "every_minutes": n} or {"crontab": {...crontab fields}}
 SALDO_PERIODIC_TASKS: dict[str, dict] = {}
-SALDO_PERIODIC_TASKS["e-mail unsent paid invoices"] = {"task": "billing.tasks.email_unsent_invoices", "every_minutes": 15}
+SALDO_PERIODIC_TASKS["e-mail unsent paid invoices"] = {
+    "task": "billing.tasks.email_unsent_invoices",
+    "every_minutes": 15,
+}
 SALDO_PERIODIC_TASKS["expire payment sessions"] = {"task": "billing.tasks.expire_payment_sessions", "every_minutes": 5}
 SALDO_PERIODIC_TASKS["expire credit lots"] = {"task": "credits.tasks.expire_credit_lots", "every_minutes": 5}
 SALDO_PERIODIC_TASKS["credit reminders"] = {

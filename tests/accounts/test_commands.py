@@ -9,7 +9,11 @@ from accounts.models import Membership, Organization, User
 
 
 def _counts():
-    return {m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label in {"accounts", "credits", "billing", "conversations"}}
+    return {
+        m._meta.label: m.objects.count()
+        for m in apps.get_models()
+        if m._meta.app_label in {"accounts", "credits", "billing", "conversations"}
+    }
 
 
 @pytest.mark.django_db
@@ -30,7 +34,16 @@ def test_it_seeds_demo_data_idempotently_and_prints_the_logins():
 @pytest.mark.django_db
 def test_it_creates_an_organization_and_prints_its_slug():
     out = StringIO()
-    call_command("create_org", "--name", "Kopi Kenangan Senja", "--owner-email", "Boss@Kopi.id", "--password", "pw-123456789", stdout=out)
+    call_command(
+        "create_org",
+        "--name",
+        "Kopi Kenangan Senja",
+        "--owner-email",
+        "Boss@Kopi.id",
+        "--password",
+        "pw-123456789",
+        stdout=out,
+    )
     slug = out.getvalue().strip()
     assert slug == "kopi-kenangan-senja"
     org = Organization.objects.get(slug=slug)

@@ -28,7 +28,11 @@ def test_it_answers_503_when_the_broker_is_down(client, monkeypatch):
 @pytest.mark.django_db
 def test_it_answers_503_when_the_database_is_down(client, monkeypatch):
     def broken(*args, **kwargs):
-        raise connection.OperationalError("database unreachable") if hasattr(connection, "OperationalError") else RuntimeError("down")
+        raise (
+            connection.OperationalError("database unreachable")
+            if hasattr(connection, "OperationalError")
+            else RuntimeError("down")
+        )
 
     monkeypatch.setattr(connection, "cursor", broken)
     response = client.get("/healthz")

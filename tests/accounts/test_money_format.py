@@ -8,7 +8,14 @@ from accounts.templatetags.money import format_rupiah
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(1234567, "Rp 1.234.567"), (0, "Rp 0"), (Decimal("111000.00"), "Rp 111.000"), (Decimal("999.5"), "Rp 1.000"), (-5000, "-Rp 5.000"), ("x", "")],
+    [
+        (1234567, "Rp 1.234.567"),
+        (0, "Rp 0"),
+        (Decimal("111000.00"), "Rp 111.000"),
+        (Decimal("999.5"), "Rp 1.000"),
+        (-5000, "-Rp 5.000"),
+        ("x", ""),
+    ],
 )
 def test_it_shows_rupiah_with_dots(value, shown):
     assert format_rupiah(value) == shown

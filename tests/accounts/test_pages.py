@@ -38,7 +38,9 @@ def test_it_shows_members_usage_but_not_billing(client, member):
 
 
 def test_it_logs_in_with_email_and_shows_the_dashboard(client, owner, password):
-    response = client.post(reverse("accounts:login"), {"username": "owner@tokomaju.id", "password": password}, follow=True)
+    response = client.post(
+        reverse("accounts:login"), {"username": "owner@tokomaju.id", "password": password}, follow=True
+    )
     assert response.redirect_chain[-1][0] == "/"
     assert response.context["current_organization"].slug == "toko-maju"
 
@@ -46,7 +48,12 @@ def test_it_logs_in_with_email_and_shows_the_dashboard(client, owner, password):
 def test_it_signs_up_a_user_with_their_organization(client, db):
     response = client.post(
         reverse("accounts:signup"),
-        {"full_name": "Sri Wahyuni", "email": "Sri@Example.com", "organization_name": "Batik Sri", "password": "a-long-secret-9911"},
+        {
+            "full_name": "Sri Wahyuni",
+            "email": "Sri@Example.com",
+            "organization_name": "Batik Sri",
+            "password": "a-long-secret-9911",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(email="sri@example.com")
@@ -167,7 +174,12 @@ def test_it_switches_language_to_indonesian(owner_client):
 def test_it_refuses_an_address_too_long_for_the_invoice(owner_client, organization):
     response = owner_client.post(
         "/settings/",
-        {"action": "billing", "billing-name": "Toko Maju", "billing-address": "line\n" * 6, "billing-low_balance_threshold": 5},
+        {
+            "action": "billing",
+            "billing-name": "Toko Maju",
+            "billing-address": "line\n" * 6,
+            "billing-low_balance_threshold": 5,
+        },
     )
     assert response.status_code == 200
     assert "fits on the invoice" in response.content.decode()

@@ -57,8 +57,10 @@ def sandbox_notification(purchase, action="pay", *, amount=None, transaction_id=
     from billing.gateways import sandbox
 
     return sandbox.notification(
-        gateway_ref=purchase.gateway_ref, amount=amount if amount is not None else purchase.total,
-        action=action, transaction_id=transaction_id,
+        gateway_ref=purchase.gateway_ref,
+        amount=amount if amount is not None else purchase.total,
+        action=action,
+        transaction_id=transaction_id,
     )
 
 

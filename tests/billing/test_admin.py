@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 def paid(purchase, amount=None, status="paid"):
     return payment_apply(
         purchase=purchase,
-        event=PaymentEvent(status=status, gateway_ref=purchase.gateway_ref,
-                           amount=purchase.total if amount is None else amount, raw_status=status),
+        event=PaymentEvent(
+            status=status,
+            gateway_ref=purchase.gateway_ref,
+            amount=purchase.total if amount is None else amount,
+            raw_status=status,
+        ),
     )
 
 
@@ -30,9 +34,13 @@ def test_the_admin_pages_render(staff_client, organization):
     purchase = make_purchase(organization)
     paid(purchase, amount=1)
     for url in [
-        "/admin/billing/purchase/", f"/admin/billing/purchase/{purchase.pk}/change/",
-        "/admin/billing/purchasereview/", "/admin/billing/paymentsession/", "/admin/billing/paymentnotification/",
-        "/admin/billing/pricelist/", "/admin/billing/pricelist/add/",
+        "/admin/billing/purchase/",
+        f"/admin/billing/purchase/{purchase.pk}/change/",
+        "/admin/billing/purchasereview/",
+        "/admin/billing/paymentsession/",
+        "/admin/billing/paymentnotification/",
+        "/admin/billing/pricelist/",
+        "/admin/billing/pricelist/add/",
         "/admin/billing/purchase/?status__exact=needs_review",
     ]:
         assert staff_client.get(url).status_code == 200, url
@@ -44,8 +52,15 @@ def test_approve_and_credit_a_mismatched_amount(staff_client, organization, staf
     url = "/admin/billing/purchasereview/"
     form = staff_client.post(url, {"action": "purchase_review_approve", "_selected_action": [purchase.pk]})
     assert form.status_code == 200 and b"note" in form.content
-    staff_client.post(url, {"action": "purchase_review_approve", "_selected_action": [purchase.pk], "apply": "1",
-                            "note": "Customer paid less by bank error; accepted"})
+    staff_client.post(
+        url,
+        {
+            "action": "purchase_review_approve",
+            "_selected_action": [purchase.pk],
+            "apply": "1",
+            "note": "Customer paid less by bank error; accepted",
+        },
+    )
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.PAID
     assert purchase.review_outcome == "approved" and purchase.reviewed_by == staff
@@ -103,11 +118,16 @@ def test_reprocess_a_failed_notification(staff_client, organization):
 
     purchase = make_purchase(organization, credits=1000)
     notification = PaymentNotification.objects.create(
-        gateway="sandbox", key="k1", gateway_ref=purchase.gateway_ref, body=json.dumps(sandbox_notification(purchase)),
-        status="failed", error="boom",
+        gateway="sandbox",
+        key="k1",
+        gateway_ref=purchase.gateway_ref,
+        body=json.dumps(sandbox_notification(purchase)),
+        status="failed",
+        error="boom",
     )
-    staff_client.post("/admin/billing/paymentnotification/", {"action": "reprocess",
-                                                              "_selected_action": [notification.pk]})
+    staff_client.post(
+        "/admin/billing/paymentnotification/", {"action": "reprocess", "_selected_action": [notification.pk]}
+    )
     notification.refresh_from_db()
     assert notification.status == "processed" and notification.error == ""
     assert balance_for(organization) == 1000

@@ -6,8 +6,20 @@ from billing.models import Purchase
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {"id", "status", "credits", "unit_price", "subtotal", "tax", "total", "gateway", "gateway_ref",
-          "payment_url", "expires_at", "invoice_id"}
+FIELDS = {
+    "id",
+    "status",
+    "credits",
+    "unit_price",
+    "subtotal",
+    "tax",
+    "total",
+    "gateway",
+    "gateway_ref",
+    "payment_url",
+    "expires_at",
+    "invoice_id",
+}
 
 
 def test_it_creates_a_purchase(api_client, organization):
@@ -17,7 +29,11 @@ def test_it_creates_a_purchase(api_client, organization):
     assert FIELDS <= set(body)
     assert body["status"] == "pending"
     assert (body["credits"], body["unit_price"], body["subtotal"], body["tax"], body["total"]) == (
-        5000, 100, 500000, 55000, 555000,
+        5000,
+        100,
+        500000,
+        55000,
+        555000,
     )
     assert body["gateway"] == "sandbox"
     assert body["payment_url"].startswith("http://testserver/credits/sandbox/")

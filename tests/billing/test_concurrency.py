@@ -61,8 +61,9 @@ def test_20_concurrent_payment_applies_with_distinct_notifications_grant_one_lot
     purchase = make_purchase(organization, credits=1000)
 
     def apply(i):
-        event = PaymentEvent(status="paid", gateway_ref=purchase.gateway_ref, amount=purchase.total,
-                             transaction_id=f"tx-{i}")
+        event = PaymentEvent(
+            status="paid", gateway_ref=purchase.gateway_ref, amount=purchase.total, transaction_id=f"tx-{i}"
+        )
         payment_apply(purchase=purchase, event=event)
 
     run_at_once(20, apply)

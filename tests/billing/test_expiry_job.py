@@ -46,10 +46,17 @@ def test_it_expires_due_sessions_and_voids_their_invoice(organization):
 def test_it_credits_a_payment_the_gateway_reports_at_expiry(organization):
     purchase = make_purchase(organization, credits=1000, gateway="midtrans")
     respx.get(f"{settings.MIDTRANS_API_URL}/v2/{purchase.gateway_ref}/status").mock(
-        return_value=httpx.Response(200, json={
-            "order_id": purchase.gateway_ref, "transaction_status": "settlement", "status_code": "200",
-            "gross_amount": f"{purchase.total}.00", "transaction_id": "t-9", "fraud_status": "accept",
-        })
+        return_value=httpx.Response(
+            200,
+            json={
+                "order_id": purchase.gateway_ref,
+                "transaction_status": "settlement",
+                "status_code": "200",
+                "gross_amount": f"{purchase.total}.00",
+                "transaction_id": "t-9",
+                "fraud_status": "accept",
+            },
+        )
     )
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         expire_payment_sessions()

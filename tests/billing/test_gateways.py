@@ -21,9 +21,14 @@ pytestmark = pytest.mark.django_db
 def session_args(**overrides):
     start = timezone.now()
     args = dict(
-        order_id="SLD-1", amount=555000, description="Saldo 5.000 credits", customer={"email": "a@b.id"},
+        order_id="SLD-1",
+        amount=555000,
+        description="Saldo 5.000 credits",
+        customer={"email": "a@b.id"},
         items=[{"id": "credits", "name": "5.000 message credits", "quantity": 1, "price": 555000}],
-        start=start, expires_at=start + timedelta(hours=24), return_url="https://saldo.test/billing/purchases/x/",
+        start=start,
+        expires_at=start + timedelta(hours=24),
+        return_url="https://saldo.test/billing/purchases/x/",
     )
     args.update(overrides)
     return args
@@ -32,7 +37,9 @@ def session_args(**overrides):
 @respx.mock
 def test_midtrans_opens_a_snap_page_that_expires_after_24_hours():
     route = respx.post(f"{settings.MIDTRANS_SNAP_URL}/snap/v1/transactions").mock(
-        return_value=httpx.Response(201, json={"token": "t", "redirect_url": "https://app.sandbox.midtrans.com/snap/v4/redirection/t"})
+        return_value=httpx.Response(
+            201, json={"token": "t", "redirect_url": "https://app.sandbox.midtrans.com/snap/v4/redirection/t"}
+        )
     )
     ref, url, expires_at = get_gateway("midtrans").create_session(**session_args())
     assert ref == "SLD-1" and url.endswith("/t")
@@ -63,10 +70,20 @@ def test_midtrans_status_of_an_unknown_order_is_none():
 
 @pytest.mark.parametrize(
     "raw, fraud, expected",
-    [("settlement", "accept", "paid"), ("capture", "accept", "paid"), ("capture", "challenge", "pending"),
-     ("pending", None, "pending"), ("deny", None, "failed"), ("cancel", None, "cancelled"), ("expire", None, "expired"),
-     ("failure", None, "failed"), ("refund", None, "reversed"), ("partial_refund", None, "reversed"),
-     ("chargeback", None, "reversed"), ("brand_new", None, "unknown")],
+    [
+        ("settlement", "accept", "paid"),
+        ("capture", "accept", "paid"),
+        ("capture", "challenge", "pending"),
+        ("pending", None, "pending"),
+        ("deny", None, "failed"),
+        ("cancel", None, "cancelled"),
+        ("expire", None, "expired"),
+        ("failure", None, "failed"),
+        ("refund", None, "reversed"),
+        ("partial_refund", None, "reversed"),
+        ("chargeback", None, "reversed"),
+        ("brand_new", None, "unknown"),
+    ],
 )
 def test_midtrans_statuses_are_normalized(raw, fraud, expected):
     event = mt.normalize({"order_id": "o", "transaction_status": raw, "fraud_status": fraud, "gross_amount": "1000.00"})
@@ -76,7 +93,8 @@ def test_midtrans_statuses_are_normalized(raw, fraud, expected):
 def test_midtrans_signature_matches_the_published_formula():
     payload = load_fixture("midtrans_notification_bca_va_settlement.json")
     event = mt.parse_notification(
-        {**payload, "signature_key": mt.signature(payload["order_id"], "200", "100000.00", "k")}, server_key="k",
+        {**payload, "signature_key": mt.signature(payload["order_id"], "200", "100000.00", "k")},
+        server_key="k",
         gateway="midtrans",
     )
     assert event.status == "paid" and event.amount == 100000
@@ -91,8 +109,15 @@ def test_a_fractional_amount_never_matches():
 @respx.mock
 def test_xendit_creates_an_invoice_for_24_hours():
     route = respx.post(f"{settings.XENDIT_API_URL}/v2/invoices").mock(
-        return_value=httpx.Response(200, json={"id": "inv-1", "invoice_url": "https://checkout.xendit.co/web/inv-1",
-                                               "expiry_date": "2026-11-25T02:00:00.000Z", "status": "PENDING"})
+        return_value=httpx.Response(
+            200,
+            json={
+                "id": "inv-1",
+                "invoice_url": "https://checkout.xendit.co/web/inv-1",
+                "expiry_date": "2026-11-25T02:00:00.000Z",
+                "status": "PENDING",
+            },
+        )
     )
     ref, url, expires_at = get_gateway("xendit").create_session(**session_args())
     assert (ref, url) == ("inv-1", "https://checkout.xendit.co/web/inv-1")
@@ -106,7 +131,9 @@ def test_xendit_expire_and_status():
     respx.get(f"{settings.XENDIT_API_URL}/v2/invoices/inv-1").mock(
         return_value=httpx.Response(200, json={"id": "inv-1", "status": "SETTLED", "amount": 5, "paid_amount": 5})
     )
-    expire = respx.post(f"{settings.XENDIT_API_URL}/invoices/inv-1/expire!").mock(return_value=httpx.Response(200, json={}))
+    expire = respx.post(f"{settings.XENDIT_API_URL}/invoices/inv-1/expire!").mock(
+        return_value=httpx.Response(200, json={})
+    )
     gateway = get_gateway("xendit")
     event = gateway.fetch_status("inv-1")
     assert event.status == "paid" and event.amount == 5

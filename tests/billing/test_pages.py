@@ -19,8 +19,12 @@ def key_of(html: str) -> str:
 def pay_form(client, credits=5000, **overrides):
     page = client.get(f"/credits/top-up/summary/?credits={credits}").content.decode()
     data = {
-        "credits": credits, "idempotency_key": key_of(page), "legal_name": "PT Toko Maju",
-        "npwp": "01.234.567.8-999.000", "address": "Jl. Thamrin No. 1", "email": "finance@tokomaju.id",
+        "credits": credits,
+        "idempotency_key": key_of(page),
+        "legal_name": "PT Toko Maju",
+        "npwp": "01.234.567.8-999.000",
+        "address": "Jl. Thamrin No. 1",
+        "email": "finance@tokomaju.id",
     }
     data.update(overrides)
     return data

@@ -15,8 +15,11 @@ pytestmark = pytest.mark.django_db
 
 def event(purchase, status, amount=None, raw_status=""):
     return PaymentEvent(
-        status=status, gateway_ref=purchase.gateway_ref, amount=purchase.total if amount is None else amount,
-        raw_status=raw_status or status, transaction_id="tx-1",
+        status=status,
+        gateway_ref=purchase.gateway_ref,
+        amount=purchase.total if amount is None else amount,
+        raw_status=raw_status or status,
+        transaction_id="tx-1",
     )
 
 

@@ -58,7 +58,11 @@ def test_it_creates_the_purchase_its_unpaid_invoice_and_a_24_hour_session(organi
     assert purchase.created is True
     assert purchase.status == Purchase.Status.PENDING
     assert (purchase.credits, purchase.unit_price, purchase.subtotal, purchase.tax, purchase.total) == (
-        5000, 100, 500_000, 55_000, 555_000,
+        5000,
+        100,
+        500_000,
+        55_000,
+        555_000,
     )
     invoice = purchase.invoice
     assert invoice.status == Invoice.Status.ISSUED
@@ -87,8 +91,8 @@ def test_it_scopes_idempotency_keys_per_organization(organization, other_organiz
 
 def test_it_uses_edited_billing_details_on_the_invoice(organization):
     purchase = make_purchase(
-        organization, billing={"legal_name": "PT Lain", "npwp": "01.111.222.3-444.000", "address": "Jl. X",
-                               "email": "ap@lain.id"}
+        organization,
+        billing={"legal_name": "PT Lain", "npwp": "01.111.222.3-444.000", "address": "Jl. X", "email": "ap@lain.id"},
     )
     assert purchase.invoice.buyer_legal_name == "PT Lain"
     assert purchase.invoice.buyer_email == "ap@lain.id"

@@ -63,8 +63,9 @@ def test_it_credits_a_midtrans_settlement_once(client, organization, price, no_t
 
 @respx.mock
 def test_it_does_nothing_on_a_midtrans_pending(client, organization, price, no_tax):
-    purchase, payload = midtrans_purchase(organization, price, "midtrans_notification_bca_va_pending_sdk_example.json",
-                                          credits=1000)
+    purchase, payload = midtrans_purchase(
+        organization, price, "midtrans_notification_bca_va_pending_sdk_example.json", credits=1000
+    )
     mock_midtrans_status(payload)
     # the SDK example carries no signature: we sign it as Midtrans would
     response = post_json(client, MIDTRANS, signed(payload, settings.MIDTRANS_SERVER_KEY))

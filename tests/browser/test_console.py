@@ -59,7 +59,9 @@ def test_finance_approves_a_late_payment_and_finds_it_in_the_audit_log(page, scr
     assert balance_for(org) == balance  # credited once, when the money arrived
 
     page.goto(page.base_url + f"/admin/accounts/organization/{org.pk}/change/")
-    assert page.locator(".saldo-kpi", has_text="Spendable balance").inner_text().find(f"{balance:,}".replace(",", ".")) > 0
+    assert (
+        page.locator(".saldo-kpi", has_text="Spendable balance").inner_text().find(f"{balance:,}".replace(",", ".")) > 0
+    )
     assert page.locator(".saldo-panel", has_text="Purchases").locator("tr", has_text=purchase.order_id).count() == 1
     screenshot(page, "admin-organization")
 

@@ -17,10 +17,17 @@ def _traffic(number):
     for i in range(60):
         category = ["marketing", "utility", "authentication", "service"][i % 4]
         at = start + timedelta(hours=11 * i)
-        common = dict(event_id=None, waba_id=number.waba_id, phone_number_id=number.phone_number_id,
-                      display_number="", wamid=f"w{i}", recipient=f"62812{i:08d}", pricing_model="PMP",
-                      pricing_category=category,
-                      pricing_type="free_customer_service" if category == "service" else "regular")
+        common = dict(
+            event_id=None,
+            waba_id=number.waba_id,
+            phone_number_id=number.phone_number_id,
+            display_number="",
+            wamid=f"w{i}",
+            recipient=f"62812{i:08d}",
+            pricing_model="PMP",
+            pricing_category=category,
+            pricing_type="free_customer_service" if category == "service" else "regular",
+        )
         updates.append(rating.StatusUpdate(status="delivered", timestamp=at, **common))
     statuses_apply(updates=updates, numbers={number.phone_number_id: number})
 

@@ -39,7 +39,10 @@ def test_it_buys_5000_credits_with_the_sandbox_gateway(page, screenshot):
     page.wait_for_url("**/credits/top-up/summary/?credits=5000")
     figures = {key: page.inner_text(f"#s-{key}") for key in ("credits", "unit-price", "subtotal", "tax", "total")}
     assert figures == {
-        "credits": "5.000", "unit-price": "Rp 100", "subtotal": "Rp 500.000", "tax": "Rp 55.000",
+        "credits": "5.000",
+        "unit-price": "Rp 100",
+        "subtotal": "Rp 500.000",
+        "tax": "Rp 55.000",
         "total": "Rp 555.000",
     }
     assert "30 days" in page.inner_text("#s-validity")

@@ -20,9 +20,20 @@ def test_finance_sees_revenue_credits_queues_and_the_chart(login_as, finance, or
     paid(make_purchase(organization, credits=1000), amount=1)
     response = login_as(finance).get("/admin/")
     html = response.content.decode()
-    for label in ["Revenue today", "Revenue this month", "Credits sold", "Credits consumed", "Credits expired",
-                  "Lots expiring this week", "Active organizations", "Needs review", "Pending payment sessions",
-                  "Failed payment webhooks", "Failed WhatsApp webhooks", "Unknown WhatsApp numbers"]:
+    for label in [
+        "Revenue today",
+        "Revenue this month",
+        "Credits sold",
+        "Credits consumed",
+        "Credits expired",
+        "Lots expiring this week",
+        "Active organizations",
+        "Needs review",
+        "Pending payment sessions",
+        "Failed payment webhooks",
+        "Failed WhatsApp webhooks",
+        "Unknown WhatsApp numbers",
+    ]:
         assert label in html, label
     assert 'href="/admin/billing/purchasereview/"' in html
     assert "/admin/billing/invoice/?status__exact=paid&amp;paid_at__date__gte=" in html

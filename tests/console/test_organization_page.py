@@ -26,9 +26,20 @@ def busy_org(organization, staff):
     paid(make_purchase(organization, credits=1000))
     api_key_create(organization=organization, name="chatbot")
     now = timezone.now()
-    Conversation.objects.create(organization=organization, phone_number_id="pn1", pricing_model="PMP", key="wamid.1",
-                                market="ID", category="marketing", opened_at=now, month=date(now.year, now.month, 1),
-                                price=657, rated_price=657, customer="6281234567890", calling_code=62)
+    Conversation.objects.create(
+        organization=organization,
+        phone_number_id="pn1",
+        pricing_model="PMP",
+        key="wamid.1",
+        market="ID",
+        category="marketing",
+        opened_at=now,
+        month=date(now.year, now.month, 1),
+        price=657,
+        rated_price=657,
+        customer="6281234567890",
+        calling_code=62,
+    )
     return organization
 
 
@@ -41,10 +52,23 @@ def rows(response):
 def test_it_shows_balance_lots_ledger_purchases_invoices_conversations_and_keys(client, staff, busy_org):
     client.force_login(staff)
     html = client.get(f"/admin/accounts/organization/{busy_org.pk}/change/").content.decode()
-    for text in ["Spendable balance", "5.997", "Open credit lots", "Latest ledger entries", "Purchases", "Invoices",
-                 "WhatsApp conversations", "+62 812", "API keys", "chatbot", "Grant or adjust credits",
-                 "Suspend API access", f"/admin/credits/creditbalance/adjust/?organization={busy_org.pk}",
-                 f"/admin/credits/ledgerentry/?organization__id__exact={busy_org.pk}", "Download CSV"]:
+    for text in [
+        "Spendable balance",
+        "5.997",
+        "Open credit lots",
+        "Latest ledger entries",
+        "Purchases",
+        "Invoices",
+        "WhatsApp conversations",
+        "+62 812",
+        "API keys",
+        "chatbot",
+        "Grant or adjust credits",
+        "Suspend API access",
+        f"/admin/credits/creditbalance/adjust/?organization={busy_org.pk}",
+        f"/admin/credits/ledgerentry/?organization__id__exact={busy_org.pk}",
+        "Download CSV",
+    ]:
         assert text in html, text
     assert "6281234567890" not in html  # customers' numbers stay masked
 
@@ -125,18 +149,21 @@ def test_the_invoice_export_streams(client, staff, busy_org):
     assert data[0][13:16] == ["Subtotal (DPP)", "PPN", "Total"] and len(data) == 2
 
 
-def test_the_grant_form_preselects_the_organization_without_listing_them_all(client, staff, busy_org,
-                                                                              other_organization):
+def test_the_grant_form_preselects_the_organization_without_listing_them_all(
+    client, staff, busy_org, other_organization
+):
     client.force_login(staff)
     html = client.get(f"/admin/credits/creditbalance/adjust/?organization={busy_org.pk}").content.decode()
     assert f'value="{busy_org.pk}"' in html and "vForeignKeyRawIdAdminField" in html
     assert other_organization.name not in html
-    for link in [f"/admin/credits/creditlot/?organization__id__exact={busy_org.pk}",
-                 f"/admin/credits/ledgerentry/?organization__id__exact={busy_org.pk}",
-                 f"/admin/billing/purchase/?organization__id__exact={busy_org.pk}",
-                 f"/admin/billing/invoice/?organization__id__exact={busy_org.pk}",
-                 f"/admin/accounts/auditentry/?organization__id__exact={busy_org.pk}",
-                 f"/admin/accounts/apikey/?organization__id__exact={busy_org.pk}",
-                 f"/admin/conversations/conversation/?organization__id__exact={busy_org.pk}"]:
+    for link in [
+        f"/admin/credits/creditlot/?organization__id__exact={busy_org.pk}",
+        f"/admin/credits/ledgerentry/?organization__id__exact={busy_org.pk}",
+        f"/admin/billing/purchase/?organization__id__exact={busy_org.pk}",
+        f"/admin/billing/invoice/?organization__id__exact={busy_org.pk}",
+        f"/admin/accounts/auditentry/?organization__id__exact={busy_org.pk}",
+        f"/admin/accounts/apikey/?organization__id__exact={busy_org.pk}",
+        f"/admin/conversations/conversation/?organization__id__exact={busy_org.pk}",
+    ]:
         response = client.get(link)
         assert response.status_code == 200 and b"errornote" not in response.content, link

@@ -46,14 +46,30 @@ def customer(i: int, staff):
         usage_charge(organization=org, message_id=f"{i}-{n}", direction="outbound")
     purchase = paid(make_purchase(org, credits=1000, key=f"p{i}"))
     paid(make_purchase(org, credits=1000, key=f"q{i}"), amount=1)  # needs review
-    PaymentNotification.objects.create(gateway="sandbox", key=f"n{i}", gateway_ref=purchase.gateway_ref,
-                                       body=json.dumps(sandbox_notification(purchase)), purchase=purchase)
+    PaymentNotification.objects.create(
+        gateway="sandbox",
+        key=f"n{i}",
+        gateway_ref=purchase.gateway_ref,
+        body=json.dumps(sandbox_notification(purchase)),
+        purchase=purchase,
+    )
     api_key_create(organization=org, name=f"key {i}", created_by=staff)
     audit_record(action="credits.grant", actor=staff, organization=org, target=purchase, reason="test")
     now = timezone.now()
-    Conversation.objects.create(organization=org, phone_number_id=f"pn{i}", pricing_model="PMP", key=f"w{i}",
-                                market="ID", category="marketing", opened_at=now, month=date(now.year, now.month, 1),
-                                price=657, rated_price=657, customer="6281234567890", calling_code=62)
+    Conversation.objects.create(
+        organization=org,
+        phone_number_id=f"pn{i}",
+        pricing_model="PMP",
+        key=f"w{i}",
+        market="ID",
+        category="marketing",
+        opened_at=now,
+        month=date(now.year, now.month, 1),
+        price=657,
+        rated_price=657,
+        customer="6281234567890",
+        calling_code=62,
+    )
     return org
 
 
@@ -88,7 +104,9 @@ def test_the_organization_page_and_home_do_not_grow_with_rows(superuser_client, 
     small, home_small = count_queries(superuser_client, url), count_queries(superuser_client, "/admin/")
     for n in range(20):
         usage_charge(organization=org, message_id=f"more-{n}", direction="inbound")
-        lot_grant(organization=org, credits=1000, source="grant", reason="x", expires_at=timezone.now() + timedelta(days=3))
+        lot_grant(
+            organization=org, credits=1000, source="grant", reason="x", expires_at=timezone.now() + timedelta(days=3)
+        )
     for i in range(1, 6):
         customer(i, staff)
     assert count_queries(superuser_client, url) == small <= 30

@@ -21,13 +21,18 @@ pytestmark = pytest.mark.django_db
 def failed_notification(organization):
     purchase = make_purchase(organization, credits=1000)
     return PaymentNotification.objects.create(
-        gateway="sandbox", key="k1", gateway_ref=purchase.gateway_ref, body=json.dumps(sandbox_notification(purchase)),
-        status="failed", error="gateway timeout",
+        gateway="sandbox",
+        key="k1",
+        gateway_ref=purchase.gateway_ref,
+        body=json.dumps(sandbox_notification(purchase)),
+        status="failed",
+        error="gateway timeout",
     )
 
 
-def test_finance_reprocesses_a_failed_payment_notification_and_it_is_audited(login_as, finance, support,
-                                                                             organization, failed_notification):
+def test_finance_reprocesses_a_failed_payment_notification_and_it_is_audited(
+    login_as, finance, support, organization, failed_notification
+):
     url = "/admin/billing/paymentnotification/"
     data = {"action": "reprocess", "_selected_action": [failed_notification.pk]}
     login_as(support).post(url, data)
@@ -44,8 +49,9 @@ def test_finance_reprocesses_a_failed_payment_notification_and_it_is_audited(log
 @pytest.fixture
 def failed_event():
     body = json.dumps({"object": "whatsapp_business_account", "entry": []})
-    return WebhookEvent.objects.create(body=body, body_sha256=hashlib.sha256(body.encode()).hexdigest(),
-                                       status="failed", error="database was down")
+    return WebhookEvent.objects.create(
+        body=body, body_sha256=hashlib.sha256(body.encode()).hexdigest(), status="failed", error="database was down"
+    )
 
 
 def test_support_processes_a_failed_whatsapp_delivery_again(login_as, support, finance, failed_event):
@@ -62,8 +68,16 @@ def test_support_processes_a_failed_whatsapp_delivery_again(login_as, support, f
 @pytest.fixture
 def unknown_number():
     now = timezone.now()
-    Conversation.objects.create(phone_number_id="pn-new", pricing_model="PMP", key="wamid.x", market="ID",
-                                category="marketing", opened_at=now, month=date(now.year, now.month, 1), price=657)
+    Conversation.objects.create(
+        phone_number_id="pn-new",
+        pricing_model="PMP",
+        key="wamid.x",
+        market="ID",
+        category="marketing",
+        opened_at=now,
+        month=date(now.year, now.month, 1),
+        price=657,
+    )
     return UnknownNumber.objects.create(phone_number_id="pn-new", waba_id="waba-9", display_number="+62 21 555 0100")
 
 
@@ -87,7 +101,14 @@ def test_support_assigns_an_unknown_number_with_a_reason(login_as, support, orga
 def test_finance_cannot_assign_numbers(login_as, finance, organization, unknown_number):
     client = login_as(finance)
     assert b"assign_to_organization" not in client.get("/admin/conversations/unknownnumber/").content
-    client.post("/admin/conversations/unknownnumber/", {
-        "action": "assign_to_organization", "_selected_action": [unknown_number.pk], "apply": "1",
-        "organization": organization.slug, "reason": "x"})
+    client.post(
+        "/admin/conversations/unknownnumber/",
+        {
+            "action": "assign_to_organization",
+            "_selected_action": [unknown_number.pk],
+            "apply": "1",
+            "organization": organization.slug,
+            "reason": "x",
+        },
+    )
     assert not WhatsAppNumber.objects.exists()

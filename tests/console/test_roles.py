@@ -20,17 +20,28 @@ def mismatch(organization):
 
 
 def approve(client, purchase):
-    return client.post(REVIEW, {"action": "purchase_review_approve", "_selected_action": [purchase.pk],
-                                "apply": "1", "note": "accepted after a call"})
+    return client.post(
+        REVIEW,
+        {
+            "action": "purchase_review_approve",
+            "_selected_action": [purchase.pk],
+            "apply": "1",
+            "note": "accepted after a call",
+        },
+    )
 
 
 def grant(client, organization, credits=500):
-    return client.post("/admin/credits/creditbalance/adjust/", {
-        "organization": organization.pk, "kind": "grant", "credits": credits, "reason": "goodwill"})
+    return client.post(
+        "/admin/credits/creditbalance/adjust/",
+        {"organization": organization.pk, "kind": "grant", "credits": credits, "reason": "goodwill"},
+    )
 
 
 def test_the_migration_created_the_three_role_groups():
-    groups = {g.name: set(g.permissions.values_list("content_type__app_label", "codename")) for g in Group.objects.all()}
+    groups = {
+        g.name: set(g.permissions.values_list("content_type__app_label", "codename")) for g in Group.objects.all()
+    }
     assert {"Finance", "Support", "Superuser"} <= set(groups)
     assert ("billing", "change_purchasereview") in groups["Finance"]
     assert ("billing", "change_purchasereview") not in groups["Support"]
@@ -42,9 +53,16 @@ def test_finance_approves_payments_grants_credits_and_exports_but_does_not_manag
     login_as, finance, organization, mismatch
 ):
     client = login_as(finance)
-    for url in ["/admin/", REVIEW, "/admin/billing/invoice/", "/admin/credits/ledgerentry/",
-                "/admin/credits/creditbalance/adjust/", f"/admin/accounts/organization/{organization.pk}/change/",
-                "/admin/accounts/auditentry/", f"/admin/accounts/organization/{organization.pk}/ledger.csv"]:
+    for url in [
+        "/admin/",
+        REVIEW,
+        "/admin/billing/invoice/",
+        "/admin/credits/ledgerentry/",
+        "/admin/credits/creditbalance/adjust/",
+        f"/admin/accounts/organization/{organization.pk}/change/",
+        "/admin/accounts/auditentry/",
+        f"/admin/accounts/organization/{organization.pk}/ledger.csv",
+    ]:
         assert client.get(url).status_code == 200, url
     approve(client, mismatch)
     mismatch.refresh_from_db()
@@ -60,9 +78,16 @@ def test_finance_approves_payments_grants_credits_and_exports_but_does_not_manag
 
 def test_support_sees_money_read_only_and_manages_api_access(login_as, support, organization, mismatch):
     client = login_as(support)
-    for url in ["/admin/", REVIEW, "/admin/billing/invoice/", "/admin/credits/ledgerentry/",
-                f"/admin/accounts/organization/{organization.pk}/change/", "/admin/accounts/apikey/",
-                "/admin/conversations/webhookevent/", "/admin/conversations/unknownnumber/"]:
+    for url in [
+        "/admin/",
+        REVIEW,
+        "/admin/billing/invoice/",
+        "/admin/credits/ledgerentry/",
+        f"/admin/accounts/organization/{organization.pk}/change/",
+        "/admin/accounts/apikey/",
+        "/admin/conversations/webhookevent/",
+        "/admin/conversations/unknownnumber/",
+    ]:
         assert client.get(url).status_code == 200, url
     # No review decision, no grant: the review actions are not offered and the adjust view refuses.
     assert b"purchase_review_approve" not in client.get(REVIEW).content
@@ -86,9 +111,14 @@ def test_support_sees_money_read_only_and_manages_api_access(login_as, support, 
 
 def test_the_superuser_role_runs_the_whole_back_office(login_as, back_office, organization, mismatch):
     client = login_as(back_office)
-    for url in ["/admin/", "/admin/billing/pricelist/add/", "/admin/accounts/user/add/",
-                "/admin/credits/creditbalance/adjust/", f"/admin/accounts/organization/{organization.pk}/api-access/",
-                "/admin/django_celery_beat/periodictask/"]:
+    for url in [
+        "/admin/",
+        "/admin/billing/pricelist/add/",
+        "/admin/accounts/user/add/",
+        "/admin/credits/creditbalance/adjust/",
+        f"/admin/accounts/organization/{organization.pk}/api-access/",
+        "/admin/django_celery_beat/periodictask/",
+    ]:
         assert client.get(url).status_code == 200, url
     approve(client, mismatch)
     mismatch.refresh_from_db()

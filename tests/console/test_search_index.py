@@ -11,8 +11,13 @@ from tests.factories import OrganizationFactory
 
 pytestmark = [pytest.mark.django_db]
 
-INDEXES = ["org_name_trgm_idx", "org_slug_trgm_idx", "org_legal_name_trgm_idx", "org_npwp_trgm_idx",
-           "org_invoice_email_trgm_idx"]
+INDEXES = [
+    "org_name_trgm_idx",
+    "org_slug_trgm_idx",
+    "org_legal_name_trgm_idx",
+    "org_npwp_trgm_idx",
+    "org_invoice_email_trgm_idx",
+]
 
 
 def _search_queryset(staff, term):

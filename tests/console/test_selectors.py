@@ -31,11 +31,13 @@ def at(day, hour, month=3):
 def credit_history(organization):
     """Last month's purchase, this month's purchases, a bonus that expired this morning, usage."""
     with time_machine.travel(at(20, 10, month=2), tick=False):
-        lot_grant(organization=organization, credits=5000, source="purchase", reference="feb",
-                  expires_at=at(1, 0, month=6))
+        lot_grant(
+            organization=organization, credits=5000, source="purchase", reference="feb", expires_at=at(1, 0, month=6)
+        )
     with time_machine.travel(at(5, 10), tick=False):
-        lot_grant(organization=organization, credits=2000, source="purchase", reference="mar",
-                  expires_at=at(1, 0, month=6))
+        lot_grant(
+            organization=organization, credits=2000, source="purchase", reference="mar", expires_at=at(1, 0, month=6)
+        )
         lot_grant(organization=organization, credits=300, source="grant", reason="bonus", expires_at=at(15, 7))
         for i in range(3):  # spent from the bonus: it expires first
             usage_charge(organization=organization, message_id=f"m-{i}", direction="outbound")
@@ -122,8 +124,14 @@ def test_it_counts_the_open_work(organization):
     make_purchase(organization)  # an open payment session
     paid(make_purchase(organization, credits=1000), amount=1)  # an amount that does not match
     purchase = make_purchase(organization, credits=1000)
-    PaymentNotification.objects.create(gateway="sandbox", key="k-failed", gateway_ref=purchase.gateway_ref,
-                                       body=json.dumps(sandbox_notification(purchase)), status="failed", error="boom")
+    PaymentNotification.objects.create(
+        gateway="sandbox",
+        key="k-failed",
+        gateway_ref=purchase.gateway_ref,
+        body=json.dumps(sandbox_notification(purchase)),
+        status="failed",
+        error="boom",
+    )
     figures = billing_summary()
     assert figures["needs_review"] == 1
     assert figures["failed_notifications"] == 1

@@ -12,8 +12,18 @@ pytestmark = pytest.mark.django_db
 
 
 def deliver(client, wamid, category, when, pricing_type="regular", recipient="6281234567890"):
-    post(client, status_payload(wamid=wamid, status="delivered", timestamp=int(when.timestamp()), category=category,
-                                pricing_model="PMP", pricing_type=pricing_type, recipient=recipient))
+    post(
+        client,
+        status_payload(
+            wamid=wamid,
+            status="delivered",
+            timestamp=int(when.timestamp()),
+            category=category,
+            pricing_model="PMP",
+            pricing_type=pricing_type,
+            recipient=recipient,
+        ),
+    )
 
 
 @pytest.fixture

@@ -41,8 +41,14 @@ def test_workers_rating_the_same_message_at_once_count_it_once(organization):
     at = int(datetime(2025, 8, 1, tzinfo=UTC).timestamp())
     ids = []
     for i, status in enumerate(["sent", "delivered", "read", "delivered"] * 3):
-        body = status_payload(wamid="w-same", status=status, timestamp=at + i, category="marketing",
-                              pricing_model="PMP", pricing_type="regular")
+        body = status_payload(
+            wamid="w-same",
+            status=status,
+            timestamp=at + i,
+            category="marketing",
+            pricing_model="PMP",
+            pricing_type="regular",
+        )
         ids.append(WebhookEvent.objects.create(body_sha256=f"{i:064d}", body=json.dumps(body)).pk)
 
     run_in_threads(lambda i: events_process(event_ids=[ids[i]]), len(ids))
@@ -54,8 +60,14 @@ def test_two_workers_closing_a_month_make_one_statement_and_one_invoice(organiza
     from billing.models import Invoice
 
     whatsapp_number_add(organization=organization, phone_number_id="PNID-TEST", waba_id="WABA-TEST", display_number="1")
-    body = status_payload(wamid="w1", status="delivered", timestamp=int(datetime(2025, 7, 3, tzinfo=UTC).timestamp()),
-                          category="marketing", pricing_model="PMP", pricing_type="regular")
+    body = status_payload(
+        wamid="w1",
+        status="delivered",
+        timestamp=int(datetime(2025, 7, 3, tzinfo=UTC).timestamp()),
+        category="marketing",
+        pricing_model="PMP",
+        pricing_type="regular",
+    )
     WebhookEvent.objects.create(body_sha256="a" * 64, body=json.dumps(body))
     events_process()
     assert Conversation.objects.get().price > 0, list(WebhookEvent.objects.values("status", "flags", "error"))

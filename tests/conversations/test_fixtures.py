@@ -21,7 +21,9 @@ def test_01_an_inbound_message_is_stored_and_charges_nothing(client, fixture_num
     assert Conversation.objects.count() == 0
 
 
-def test_04_a_cbp_service_conversation_counts_once_across_sent_delivered_read_failed(client, fixture_numbers, organization):
+def test_04_a_cbp_service_conversation_counts_once_across_sent_delivered_read_failed(
+    client, fixture_numbers, organization
+):
     payloads = load_fixture("04_status_CBP_service_sent_delivered_read_failed_pywa_fixture.json")
     for name in ["sent", "delivered", "read", "failed", "delivered", "read"]:
         assert post(client, payloads[name]).status_code == 200

@@ -21,31 +21,51 @@ def ts(*args) -> int:
 def cbp(client, *, wamid, conv, category, at, status="delivered", recipient="6281234567890", expiration=None):
     return post(
         client,
-        status_payload(wamid=wamid, status=status, timestamp=at, recipient=recipient, conversation_id=conv,
-                       category=category, pricing_model="CBP", expiration=expiration),
+        status_payload(
+            wamid=wamid,
+            status=status,
+            timestamp=at,
+            recipient=recipient,
+            conversation_id=conv,
+            category=category,
+            pricing_model="CBP",
+            expiration=expiration,
+        ),
     )
 
 
 def pmp(client, *, wamid, category, at, status="delivered", recipient="6281234567890", pricing_type="regular"):
     return post(
         client,
-        status_payload(wamid=wamid, status=status, timestamp=at, recipient=recipient, category=category,
-                       pricing_model="PMP", pricing_type=pricing_type),
+        status_payload(
+            wamid=wamid,
+            status=status,
+            timestamp=at,
+            recipient=recipient,
+            category=category,
+            pricing_model="PMP",
+            pricing_type=pricing_type,
+        ),
     )
 
 
 @pytest.mark.parametrize(
     ("number", "country", "calling_code"),
-    [("6281234567890", "ID", 62), ("16505551234", "US", 1), ("14165551234", "CA", 1), ("+65 8123 4567", "SG", 65),
-     ("PHONE_NUMBER", "", None), ("", "", None), ("999", "", None)],
+    [
+        ("6281234567890", "ID", 62),
+        ("16505551234", "US", 1),
+        ("14165551234", "CA", 1),
+        ("+65 8123 4567", "SG", 65),
+        ("PHONE_NUMBER", "", None),
+        ("", "", None),
+        ("999", "", None),
+    ],
 )
 def test_it_reads_the_market_from_the_recipient_number(number, country, calling_code):
     assert market_for(number) == rating.Market(country, calling_code)
 
 
-@pytest.mark.parametrize(
-    ("category", "price"), [("marketing", 657), ("utility", 321), ("authentication", 430)]
-)
+@pytest.mark.parametrize(("category", "price"), [("marketing", 657), ("utility", 321), ("authentication", 430)])
 def test_a_cbp_conversation_in_indonesia_is_rated_by_its_category(client, number, category, price):
     cbp(client, wamid="w1", conv="c1", category=category, at=ts(2025, 3, 10, 8))
     conversation = Conversation.objects.get()
@@ -57,7 +77,8 @@ def test_messages_of_one_conversation_count_once_and_categories_count_apart(clie
     cbp(client, wamid="w2", conv="c-mkt", category="marketing", at=ts(2025, 3, 10, 9))
     cbp(client, wamid="w3", conv="c-utl", category="utility", at=ts(2025, 3, 10, 9))
     assert sorted(Conversation.objects.values_list("category", "price")) == [
-        ("marketing", Decimal("657")), ("utility", Decimal("321"))
+        ("marketing", Decimal("657")),
+        ("utility", Decimal("321")),
     ]
 
 
@@ -95,9 +116,20 @@ def test_the_first_1000_service_conversations_of_a_waba_month_are_free(client, n
 
 
 def test_free_entry_point_conversations_are_free_for_72_hours(client, number):
-    post(client, status_payload(wamid="w1", status="delivered", timestamp=ts(2024, 6, 1, 10), conversation_id="fep",
-                                category="referral_conversion", origin="referral_conversion", pricing_model="CBP",
-                                expiration=ts(2024, 6, 4, 10), billable=False))
+    post(
+        client,
+        status_payload(
+            wamid="w1",
+            status="delivered",
+            timestamp=ts(2024, 6, 1, 10),
+            conversation_id="fep",
+            category="referral_conversion",
+            origin="referral_conversion",
+            pricing_model="CBP",
+            expiration=ts(2024, 6, 4, 10),
+            billable=False,
+        ),
+    )
     conversation = Conversation.objects.get()
     assert (conversation.price, conversation.free_reason) == (0, "free_entry_point")
     assert conversation.opened_at == datetime(2024, 6, 1, 10, tzinfo=UTC)
@@ -121,8 +153,12 @@ def test_pmp_charges_each_delivered_template_message(client, number):
 
 
 def test_without_a_pricing_model_the_date_decides(client, number):
-    post(client, status_payload(wamid="w1", status="delivered", timestamp=ts(2025, 6, 30, 23), conversation_id="c1",
-                                category="marketing"))
+    post(
+        client,
+        status_payload(
+            wamid="w1", status="delivered", timestamp=ts(2025, 6, 30, 23), conversation_id="c1", category="marketing"
+        ),
+    )
     post(client, status_payload(wamid="w2", status="delivered", timestamp=ts(2025, 7, 1, 1), category="marketing"))
     assert sorted(Conversation.objects.values_list("pricing_model", "key")) == [("CBP", "c1"), ("PMP", "w2")]
 
@@ -132,13 +168,16 @@ def test_old_category_spellings_are_understood(client, number):
     cbp(client, wamid="w2", conv="c2", category="user_initiated", at=ts(2023, 3, 1))
     pmp(client, wamid="w3", category="marketing_lite", at=ts(2025, 8, 1))
     assert sorted(Conversation.objects.values_list("key", "category")) == [
-        ("c1", "marketing"), ("c2", "service"), ("w3", "marketing")
+        ("c1", "marketing"),
+        ("c2", "service"),
+        ("w3", "marketing"),
     ]
 
 
 def test_the_card_in_force_when_the_conversation_opened_rates_it(client, number):
-    RateCard.objects.create(market="ID", category="marketing", price=Decimal("700"),
-                            effective_from=datetime(2025, 8, 1, tzinfo=UTC))
+    RateCard.objects.create(
+        market="ID", category="marketing", price=Decimal("700"), effective_from=datetime(2025, 8, 1, tzinfo=UTC)
+    )
     pmp(client, wamid="july", category="marketing", at=ts(2025, 7, 31, 16, 59))
     pmp(client, wamid="august", category="marketing", at=ts(2025, 8, 1, 0, 1))
     # Statuses for the July message arriving in August do not re-rate it.

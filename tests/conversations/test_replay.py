@@ -19,12 +19,16 @@ PRICES = {
 
 
 def _replay(client, statuses, *, per_delivery):
-    for body in traffic.deliveries(statuses, per_delivery=per_delivery, phone_number_id="PNID-TEST", waba_id="WABA-TEST"):
+    for body in traffic.deliveries(
+        statuses, per_delivery=per_delivery, phone_number_id="PNID-TEST", waba_id="WABA-TEST"
+    ):
         assert post(client, body).status_code == 200
 
 
 def _expected_pmp_summary(messages):
-    categories = {c: {"billable": 0, "free": 0, "amount": 0} for c in ("marketing", "utility", "authentication", "service")}
+    categories = {
+        c: {"billable": 0, "free": 0, "amount": 0} for c in ("marketing", "utility", "authentication", "service")
+    }
     for m in messages:
         if not m.delivered:
             continue
@@ -34,8 +38,12 @@ def _expected_pmp_summary(messages):
         else:
             bucket["billable"] += 1
             bucket["amount"] += PRICES[("ID" if m.country == "ID" else "other", m.category)]
-    return {"month": "2025-07", "currency": "IDR", "categories": categories,
-            "total_amount": sum(c["amount"] for c in categories.values())}
+    return {
+        "month": "2025-07",
+        "currency": "IDR",
+        "categories": categories,
+        "total_amount": sum(c["amount"] for c in categories.values()),
+    }
 
 
 def test_a_pmp_month_replayed_twice_shuffled_with_duplicates_gives_the_same_totals(client, number, organization):
@@ -70,5 +78,7 @@ def test_a_cbp_month_gives_the_same_totals_whatever_the_order(client, number, or
 
     delivered_conversations = {m.conversation_id for m in messages if m.delivered}
     assert set(conversations) == delivered_conversations
-    assert first["categories"]["service"]["free"] == min(10, sum(1 for v in conversations.values() if v[0] == "service"))
+    assert first["categories"]["service"]["free"] == min(
+        10, sum(1 for v in conversations.values() if v[0] == "service")
+    )
     assert sum(c["billable"] for c in first["categories"].values()) > 0

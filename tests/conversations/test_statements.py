@@ -15,8 +15,18 @@ pytestmark = pytest.mark.django_db
 
 
 def deliver(client, wamid, category, when, recipient="6281234567890", pricing_type="regular"):
-    post(client, status_payload(wamid=wamid, status="delivered", timestamp=int(when.timestamp()), category=category,
-                                pricing_model="PMP", pricing_type=pricing_type, recipient=recipient))
+    post(
+        client,
+        status_payload(
+            wamid=wamid,
+            status="delivered",
+            timestamp=int(when.timestamp()),
+            category=category,
+            pricing_model="PMP",
+            pricing_type=pricing_type,
+            recipient=recipient,
+        ),
+    )
 
 
 @pytest.fixture
@@ -68,7 +78,12 @@ def test_a_rate_change_never_re_rates_a_closed_month(july, organization, client,
     statement = statement_close(organization=organization, month=date(2025, 7, 1))
     card = RateCard.objects.get(market="ID", category="marketing", effective_from__year=2022)
     # Even a card back-dated into the closed month leaves it alone.
-    RateCard.objects.create(market="ID", category="marketing", price=Decimal("999"), effective_from=card.effective_from.replace(year=2025, month=7))
+    RateCard.objects.create(
+        market="ID",
+        category="marketing",
+        price=Decimal("999"),
+        effective_from=card.effective_from.replace(year=2025, month=7),
+    )
     from conversations.admin import ConversationAdmin  # noqa: F401 - the admin re-rate action refuses closed months
     from conversations.services import conversations_rerate
 

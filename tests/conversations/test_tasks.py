@@ -24,8 +24,14 @@ def test_the_close_month_job_is_scheduled_on_the_1st_in_jakarta():
 
 def test_the_sweep_rates_deliveries_whose_task_was_lost(number):
     for i in range(3):
-        body = status_payload(wamid=f"w{i}", status="delivered", timestamp=1754073919, category="marketing",
-                              pricing_model="PMP", pricing_type="regular")
+        body = status_payload(
+            wamid=f"w{i}",
+            status="delivered",
+            timestamp=1754073919,
+            category="marketing",
+            pricing_model="PMP",
+            pricing_type="regular",
+        )
         WebhookEvent.objects.create(body_sha256=f"{i:064d}", body=json.dumps(body))  # stored, never queued
     assert tasks.process_pending_webhook_events.delay().get() == 3
     assert Conversation.objects.count() == 3

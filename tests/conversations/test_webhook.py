@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 def test_it_answers_the_verification_challenge(client):
     response = client.get(
-        WEBHOOK_URL, {"hub.mode": "subscribe", "hub.verify_token": "whatsapp-test-verify-token", "hub.challenge": "1158201444"}
+        WEBHOOK_URL,
+        {"hub.mode": "subscribe", "hub.verify_token": "whatsapp-test-verify-token", "hub.challenge": "1158201444"},
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
@@ -119,8 +120,17 @@ def test_it_keeps_an_unknown_category_flagged_and_uncharged(client, number):
 
     from .helpers import status_payload
 
-    post(client, status_payload(wamid="w1", status="delivered", timestamp=1754073919, category="mystery_category",
-                                pricing_model="PMP", pricing_type="regular"))
+    post(
+        client,
+        status_payload(
+            wamid="w1",
+            status="delivered",
+            timestamp=1754073919,
+            category="mystery_category",
+            pricing_model="PMP",
+            pricing_type="regular",
+        ),
+    )
     event = WebhookEvent.objects.get()
     assert "unknown category: mystery_category" in event.flags
     assert MessageStatus.objects.get().pricing_category == "mystery_category"
@@ -163,8 +173,17 @@ def test_under_load_deliveries_share_one_queued_drain(client, number, monkeypatc
     queued = []
     monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: queued.append(event_id))
     for i in range(5):
-        post(client, status_payload(wamid=f"w{i}", status="delivered", timestamp=1754073919, category="marketing",
-                                    pricing_model="PMP", pricing_type="regular"))
+        post(
+            client,
+            status_payload(
+                wamid=f"w{i}",
+                status="delivered",
+                timestamp=1754073919,
+                category="marketing",
+                pricing_model="PMP",
+                pricing_type="regular",
+            ),
+        )
     assert len(queued) == 1  # one task for five deliveries
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).count() == 5
     assert services.events_drain(first_event_id=queued[0]) == 5
@@ -176,6 +195,7 @@ def test_without_a_shared_cache_every_delivery_queues_its_task(settings):
     from conversations import services
 
     assert services._flag_client() is None
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:6379/4"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/4"}
+    }
     assert services._flag_client() is not None

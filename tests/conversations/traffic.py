@@ -58,8 +58,19 @@ def month_of_messages(*, year: int, month: int, count: int, seed: int = 7, model
                 conversations[(recipient, category)] = open_conv
             conversation_id = open_conv[0]
         messages.append(
-            Message(f"wamid.gen.{model}.{seed}.{i:06d}", recipient, country, category, sent, delivered, read, failed,
-                    pricing_type, conversation_id, model)
+            Message(
+                f"wamid.gen.{model}.{seed}.{i:06d}",
+                recipient,
+                country,
+                category,
+                sent,
+                delivered,
+                read,
+                failed,
+                pricing_type,
+                conversation_id,
+                model,
+            )
         )
     return messages
 
@@ -70,8 +81,11 @@ def statuses_for(message: Message, conversation_opened: dict[str, int] | None = 
     def status(name: str, ts: int, with_pricing: bool) -> dict:
         entry = {"id": message.wamid, "status": name, "timestamp": str(ts), "recipient_id": message.recipient}
         if with_pricing:
-            pricing = {"billable": message.pricing_type == "regular", "pricing_model": message.model,
-                       "category": message.category}
+            pricing = {
+                "billable": message.pricing_type == "regular",
+                "pricing_model": message.model,
+                "category": message.category,
+            }
             if message.model == "PMP":
                 pricing["type"] = message.pricing_type
             else:
@@ -91,8 +105,13 @@ def statuses_for(message: Message, conversation_opened: dict[str, int] | None = 
         out.append(status("read", message.sent + 60, False))
     if message.failed:
         out.append(
-            {"id": message.wamid, "status": "failed", "timestamp": str(message.sent + 5),
-             "recipient_id": message.recipient, "errors": [{"code": 131026, "title": "Message undeliverable"}]}
+            {
+                "id": message.wamid,
+                "status": "failed",
+                "timestamp": str(message.sent + 5),
+                "recipient_id": message.recipient,
+                "errors": [{"code": 131026, "title": "Message undeliverable"}],
+            }
         )
     return out
 
@@ -111,11 +130,24 @@ def deliveries(statuses: list[dict], *, per_delivery: int, phone_number_id: str,
     for start in range(0, len(statuses), per_delivery):
         payload = {
             "object": "whatsapp_business_account",
-            "entry": [{"id": waba_id, "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "6281100000000", "phone_number_id": phone_number_id},
-                "statuses": statuses[start : start + per_delivery],
-            }}]}],
+            "entry": [
+                {
+                    "id": waba_id,
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "6281100000000",
+                                    "phone_number_id": phone_number_id,
+                                },
+                                "statuses": statuses[start : start + per_delivery],
+                            },
+                        }
+                    ],
+                }
+            ],
         }
         bodies.append(json.dumps(payload).encode())
     return bodies

@@ -57,8 +57,10 @@ class Model:
         self.lots: list[ModelLot] = []
 
     def spendable(self, now):
-        return sorted((lot for lot in self.lots if lot.remaining > 0 and now < lot.expires_at),
-                      key=lambda lot: (lot.expires_at, str(lot.id)))
+        return sorted(
+            (lot for lot in self.lots if lot.remaining > 0 and now < lot.expires_at),
+            key=lambda lot: (lot.expires_at, str(lot.id)),
+        )
 
     def balance(self, now):
         return sum(lot.remaining for lot in self.spendable(now))
@@ -104,8 +106,14 @@ def test_the_charge_function_and_the_querysets_always_agree(history):
         for op, a, b in history:
             now = datetime.now(tz=START.tzinfo)
             if op == "grant":
-                lot = lot_grant(organization=organization, credits=a, source="grant", reason="agreement test",
-                                granted_at=now, expires_at=now + timedelta(hours=b))
+                lot = lot_grant(
+                    organization=organization,
+                    credits=a,
+                    source="grant",
+                    reason="agreement test",
+                    granted_at=now,
+                    expires_at=now + timedelta(hours=b),
+                )
                 model.lots.append(ModelLot(lot.id, a, lot.expires_at))
             elif op == "charge":
                 expected = model.spendable(now)
@@ -113,7 +121,10 @@ def test_the_charge_function_and_the_querysets_always_agree(history):
                 if expected:
                     result = usage_charge(organization=organization, message_id=message_id, direction="outbound")
                     model.take(now, 1)
-                    assert MessageUsage.objects.get(organization=organization, message_id=message_id).lot_id == expected[0].id
+                    assert (
+                        MessageUsage.objects.get(organization=organization, message_id=message_id).lot_id
+                        == expected[0].id
+                    )
                     assert result.balance == model.balance(now)
                 else:
                     with pytest.raises(InsufficientCredits):
@@ -124,7 +135,9 @@ def test_the_charge_function_and_the_querysets_always_agree(history):
                 results, balance = usage_charge_batch(organization=organization, messages=messages)
                 charged = min(a, available)
                 model.take(now, charged)
-                assert [r["status"] for r in results] == ["charged"] * charged + ["insufficient_credits"] * (a - charged)
+                assert [r["status"] for r in results] == ["charged"] * charged + ["insufficient_credits"] * (
+                    a - charged
+                )
                 assert balance == model.balance(now)
             elif op == "adjust":
                 if a <= model.balance(now):

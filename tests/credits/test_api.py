@@ -85,9 +85,16 @@ def test_it_answers_400_with_a_reason_for_bad_input(api_client, organization, gr
 
 @pytest.mark.parametrize(
     ("payload", "content_type"),
-    [("not json", "application/json"), ("{", "application/json"), ("[1, 2]", "application/json"),
-     ('"text"', "application/json"), ("", "application/json"), ("message_id=a", "application/x-www-form-urlencoded"),
-     (b"\xff\xfe", "application/json"), ("null", "text/plain")],
+    [
+        ("not json", "application/json"),
+        ("{", "application/json"),
+        ("[1, 2]", "application/json"),
+        ('"text"', "application/json"),
+        ("", "application/json"),
+        ("message_id=a", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/json"),
+        ("null", "text/plain"),
+    ],
 )
 def test_it_answers_400_for_a_body_that_is_not_a_json_object(api_client, payload, content_type):
     for url in (URL, BATCH):
@@ -133,8 +140,12 @@ def test_batch_charges_in_order_with_partial_success(api_client, organization, g
     assert r.status_code == 200
     body = r.json()
     assert [(x["message_id"], x["status"]) for x in body["results"]] == [
-        ("old", "duplicate"), ("n1", "charged"), (None, "invalid"), ("n2", "insufficient_credits"),
-        (None, "invalid"), ("n1", "invalid"),
+        ("old", "duplicate"),
+        ("n1", "charged"),
+        (None, "invalid"),
+        ("n2", "insufficient_credits"),
+        (None, "invalid"),
+        ("n1", "invalid"),
     ]
     assert body["balance"] == 0
     assert ledger_audit(organization.pk)["ok"]
@@ -167,7 +178,9 @@ def test_balance_lists_spendable_lots_soonest_first(api_client, organization, gr
 def test_balance_leaves_out_lots_past_expiry_that_the_job_has_not_swept(api_client, organization):
     now = timezone.now()
     lot_grant(organization=organization, credits=5, source="grant", granted_at=now, expires_at=now + timedelta(days=1))
-    kept = lot_grant(organization=organization, credits=7, source="grant", granted_at=now, expires_at=now + timedelta(days=9))
+    kept = lot_grant(
+        organization=organization, credits=7, source="grant", granted_at=now, expires_at=now + timedelta(days=9)
+    )
     with time_machine.travel(now + timedelta(days=2)):
         body = api_client.get("/api/v1/credits/balance").json()
     assert body["balance"] == 7 and [lot["id"] for lot in body["lots"]] == [str(kept.pk)]
@@ -204,12 +217,18 @@ def test_the_schema_documents_the_usage_endpoints(client):
     r = client.get("/api/schema/")
     assert r.status_code == 200
     text = r.content.decode()
-    for path in ("/api/v1/usage/messages", "/api/v1/usage/messages/batch", "/api/v1/credits/balance",
-                 "/api/v1/credits/ledger"):
+    for path in (
+        "/api/v1/usage/messages",
+        "/api/v1/usage/messages/batch",
+        "/api/v1/credits/balance",
+        "/api/v1/credits/ledger",
+    ):
         assert path in text
 
 
 def test_far_past_times_are_accepted(api_client, organization, grant):
     grant(organization, 1)
     occurred = (timezone.now() - timedelta(days=3)).isoformat()
-    assert post(api_client, URL, {"message_id": "a", "direction": "inbound", "occurred_at": occurred}).status_code == 201
+    assert (
+        post(api_client, URL, {"message_id": "a", "direction": "inbound", "occurred_at": occurred}).status_code == 201
+    )

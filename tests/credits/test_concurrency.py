@@ -90,7 +90,10 @@ def test_the_same_message_id_50_times_at_once_is_charged_once(organization, api_
 def test_expiry_running_while_charges_run_never_spends_an_expired_credit(organization):
     now = timezone.now()
     short = lot_grant(
-        organization=organization, credits=40, source="grant", granted_at=now - timedelta(days=1),
+        organization=organization,
+        credits=40,
+        source="grant",
+        granted_at=now - timedelta(days=1),
         expires_at=now - timedelta(seconds=1),
     )
     long = lot_grant(organization=organization, credits=30, source="grant")
@@ -121,7 +124,10 @@ def test_two_expiry_workers_at_once_expire_each_lot_once(organization, other_org
     for org in (organization, other_organization):
         for credits in (5, 6, 7):
             lot_grant(
-                organization=org, credits=credits, source="grant", granted_at=now - timedelta(days=2),
+                organization=org,
+                credits=credits,
+                source="grant",
+                granted_at=now - timedelta(days=2),
                 expires_at=now - timedelta(days=1),
             )
     results = run_threads(4, lambda i: lots_expire())

@@ -56,7 +56,10 @@ def test_the_ledger_csv_exports_every_entry_of_the_organization(owner_client, or
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     assert "attachment" in r["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode("utf-8-sig"))))
-    assert [(row["kind"], row["delta"], row["balance_after"]) for row in rows] == [("grant", "10", "10"), ("usage", "-1", "9")]
+    assert [(row["kind"], row["delta"], row["balance_after"]) for row in rows] == [
+        ("grant", "10", "10"),
+        ("usage", "-1", "9"),
+    ]
     assert rows[1]["reference"] == "wamid.1"
 
 
@@ -81,14 +84,21 @@ def test_the_admin_grant_form_requires_a_reason_and_writes_an_audit_entry(client
     assert client.get(url).status_code == 200
     r = client.post(url, {"organization": organization.pk, "kind": "grant", "credits": 500, "reason": "  "})
     assert r.status_code == 200 and not CreditLot.objects.exists()
-    r = client.post(url, {"organization": organization.pk, "kind": "grant", "credits": 500, "reason": "promo", "valid_days": 7})
+    r = client.post(
+        url, {"organization": organization.pk, "kind": "grant", "credits": 500, "reason": "promo", "valid_days": 7}
+    )
     assert r.status_code == 302
     lot = CreditLot.objects.get()
     assert (lot.source, lot.credits, lot.created_by) == ("grant", 500, staff)
     assert lot.expires_at - lot.granted_at == timedelta(days=7)
     audit = AuditEntry.objects.get()
     assert (audit.action, audit.actor, audit.reason, audit.before, audit.after["balance"]) == (
-        "credits.grant", staff, "promo", {"balance": 0}, 500)
+        "credits.grant",
+        staff,
+        "promo",
+        {"balance": 0},
+        500,
+    )
 
 
 def test_the_admin_adjust_form_takes_credits_and_refuses_too_much(client, staff, organization, grant):
@@ -106,8 +116,10 @@ def test_the_admin_adjust_form_takes_credits_and_refuses_too_much(client, staff,
 
 def test_a_grant_cannot_be_negative_in_the_admin(client, staff, organization):
     client.force_login(staff)
-    r = client.post("/admin/credits/creditbalance/adjust/",
-                    {"organization": organization.pk, "kind": "grant", "credits": -5, "reason": "x"})
+    r = client.post(
+        "/admin/credits/creditbalance/adjust/",
+        {"organization": organization.pk, "kind": "grant", "credits": -5, "reason": "x"},
+    )
     assert r.status_code == 200 and not LedgerEntry.objects.exists()
 
 

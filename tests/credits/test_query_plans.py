@@ -38,7 +38,9 @@ def test_it_leaves_no_other_index_that_serves_organization_id_alone():
 def test_the_usage_chart_reads_through_its_index(organization):
     from credits.selectors import _usage_of
 
-    sql, params = _usage_of(organization).filter(charged_at__gte="2026-01-01T00:00:00Z").values("id").query.sql_with_params()
+    sql, params = (
+        _usage_of(organization).filter(charged_at__gte="2026-01-01T00:00:00Z").values("id").query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
     assert "usage_orgtext_charged_idx" in _plan(sql, params)

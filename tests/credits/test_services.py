@@ -104,9 +104,7 @@ def test_it_never_spends_an_expired_lot_even_before_the_expiry_job(organization)
         assert list(lots_for(organization)) == []
         with pytest.raises(InsufficientCredits):
             charge(organization, "late")
-        results, balance = usage_charge_batch(
-            organization=organization, messages=[UsageMessage("late2", "inbound")]
-        )
+        results, balance = usage_charge_batch(organization=organization, messages=[UsageMessage("late2", "inbound")])
         assert results[0]["status"] == "insufficient_credits" and balance == 0
         assert ledger_audit(organization.pk)["ok"]
 
@@ -122,7 +120,9 @@ def test_it_shows_the_exact_balance_when_some_lots_expired_unswept(organization)
 
 def test_it_expires_lots_once_with_one_ledger_row_each(organization, grant):
     now = timezone.now()
-    a = lot_grant(organization=organization, credits=5, source="grant", granted_at=now, expires_at=now + timedelta(days=1))
+    a = lot_grant(
+        organization=organization, credits=5, source="grant", granted_at=now, expires_at=now + timedelta(days=1)
+    )
     grant(organization, 7, days=10)
     charge(organization, "m1")
     with time_machine.travel(now + timedelta(days=2)):
@@ -223,14 +223,27 @@ def test_batch_results_match_single_call_semantics(organization, other_organizat
             singles.append("invalid")
         except InsufficientCredits:
             singles.append("insufficient_credits")
-    assert statuses == singles == [
-        "duplicate", "invalid", "charged", "duplicate", "charged", "charged", "charged", "insufficient_credits",
-        "insufficient_credits",
-    ]
+    assert (
+        statuses
+        == singles
+        == [
+            "duplicate",
+            "invalid",
+            "charged",
+            "duplicate",
+            "charged",
+            "charged",
+            "charged",
+            "insufficient_credits",
+            "insufficient_credits",
+        ]
+    )
     assert balance == balance_for(organization) == balance_for(other_organization) == 0
     for org in (organization, other_organization):
         assert ledger_audit(org.pk)["ok"]
-    assert list(MessageUsage.objects.filter(organization=organization).order_by("id").values_list("spendable_after", flat=True)) == [4, 3, 2, 1, 0]
+    assert list(
+        MessageUsage.objects.filter(organization=organization).order_by("id").values_list("spendable_after", flat=True)
+    ) == [4, 3, 2, 1, 0]
 
 
 def test_audit_ledger_command_is_clean_then_reports_a_mismatch(organization, grant, capsys):

@@ -28,7 +28,9 @@ def staff_client(client, staff):
 @pytest.fixture
 def invoices(organization, other_organization, no_pdf):
     with time_machine.travel(datetime(2026, 10, 20, 9, 0, tzinfo=JAKARTA), tick=False):
-        october = invoice_mark_paid(invoice=invoice_create(organization=organization, lines=LINES), payment_reference="T1")
+        october = invoice_mark_paid(
+            invoice=invoice_create(organization=organization, lines=LINES), payment_reference="T1"
+        )
     with time_machine.travel(datetime(2026, 11, 2, 9, 0, tzinfo=JAKARTA), tick=False):
         november = invoice_create(organization=other_organization, lines=LINES, buyer={"npwp": "77.777.777.7-777.000"})
     return october, november
@@ -71,8 +73,13 @@ def test_it_voids_with_a_reason_and_an_audit_entry(staff_client, staff, invoices
     november.refresh_from_db()
     assert november.status == Invoice.Status.ISSUED  # nothing happens before a reason is given
     staff_client.post(
-        URL, {"action": "void_invoices", "_selected_action": [november.pk, october.pk], "apply": "1",
-              "reason": "Duplicate order"},
+        URL,
+        {
+            "action": "void_invoices",
+            "_selected_action": [november.pk, october.pk],
+            "apply": "1",
+            "reason": "Duplicate order",
+        },
     )
     november.refresh_from_db()
     october.refresh_from_db()

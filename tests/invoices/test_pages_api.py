@@ -15,7 +15,9 @@ LINES = [{"description": "10.000 message credits", "quantity": 10000, "unit_pric
 
 @pytest.fixture
 def invoice(organization, no_pdf):
-    invoice = invoice_mark_paid(invoice=invoice_create(organization=organization, lines=LINES), payment_reference="TRX-9")
+    invoice = invoice_mark_paid(
+        invoice=invoice_create(organization=organization, lines=LINES), payment_reference="TRX-9"
+    )
     invoice_render_pdf(invoice=invoice)
     invoice.refresh_from_db()
     return invoice
@@ -95,8 +97,14 @@ def test_the_api_lists_invoices_in_the_design_shape(api_client, invoice):
     assert item["pdf_url"].endswith(f"/api/v1/invoices/{invoice.pk}/pdf") and item["pdf_url"].startswith("http")
     assert item["issued_at"].endswith("+07:00") or item["issued_at"][-6] in "+-"
     assert item["lines"] == [
-        {"description": "10.000 message credits", "quantity": 10000, "unit_price": 100, "amount": 1_000_000,
-         "tax_rate": "0.1100", "tax": 110_000}
+        {
+            "description": "10.000 message credits",
+            "quantity": 10000,
+            "unit_price": 100,
+            "amount": 1_000_000,
+            "tax_rate": "0.1100",
+            "tax": 110_000,
+        }
     ]
     assert api_client.get(f"/api/v1/invoices/{invoice.pk}").json() == item
 

@@ -1,4 +1,3 @@
-
 """Invoice PDFs: the text a reader (and a tax office) needs, no fetches outside static/, regeneration."""
 
 import io
@@ -35,7 +34,9 @@ def sample(organization, no_pdf):
     with time_machine.travel(datetime(2026, 11, 3, 10, 15, tzinfo=JAKARTA), tick=False):
         invoice = invoice_create(
             organization=organization,
-            lines=[{"description": "10.000 kredit pesan chatbot · berlaku 30 hari", "quantity": 10000, "unit_price": 100}],
+            lines=[
+                {"description": "10.000 kredit pesan chatbot · berlaku 30 hari", "quantity": 10000, "unit_price": 100}
+            ],
         )
         return invoice_mark_paid(invoice=invoice, payment_reference="VA 8808 1234 5678 9012")
 
@@ -72,7 +73,9 @@ def test_a_hostile_name_renders_as_text_and_fetches_nothing(organization, no_pdf
     organization.legal_name = ""
     organization.address = '<img src="http://169.254.169.254/latest/meta-data/">'
     organization.save()
-    invoice = invoice_create(organization=organization, lines=[{"description": "<img src='/etc/shadow'>", "quantity": 1, "unit_price": 5}])
+    invoice = invoice_create(
+        organization=organization, lines=[{"description": "<img src='/etc/shadow'>", "quantity": 1, "unit_price": 5}]
+    )
     fetcher = invoice_pdf.safe_url_fetcher()
     asked = []
     original = type(fetcher).fetch
@@ -95,8 +98,13 @@ def test_a_hostile_name_renders_as_text_and_fetches_nothing(organization, no_pdf
 
 def test_the_fetcher_refuses_everything_outside_static():
     fetcher = invoice_pdf.safe_url_fetcher()
-    for url in ["file:///etc/passwd", "http://example.com/logo.png", "https://example.com/x.css",
-                invoice_pdf.STATIC_DIR.as_uri() + "/../config/settings/base.py", "data:text/plain,hi"]:
+    for url in [
+        "file:///etc/passwd",
+        "http://example.com/logo.png",
+        "https://example.com/x.css",
+        invoice_pdf.STATIC_DIR.as_uri() + "/../config/settings/base.py",
+        "data:text/plain,hi",
+    ]:
         with pytest.raises(invoice_pdf.UnsafeURL):
             fetcher.fetch(url)
     assert len(fetcher.refused) == 5
@@ -130,7 +138,9 @@ def test_a_missing_stored_pdf_is_regenerated(sample):
 
 def test_a_status_change_rerenders(organization, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        invoice = invoice_create(organization=organization, lines=[{"description": "x", "quantity": 1, "unit_price": 1000}])
+        invoice = invoice_create(
+            organization=organization, lines=[{"description": "x", "quantity": 1, "unit_price": 1000}]
+        )
     invoice.refresh_from_db()
     assert invoice.pdf_status == "issued" and "BELUM DIBAYAR" in pdf_text(invoice.pdf.read())
     with django_capture_on_commit_callbacks(execute=True):
@@ -183,12 +193,18 @@ def test_it_renders_a_sample_picture(sample, tmp_path):
 
 
 def test_it_renders_the_static_layers_once_and_each_invoice_in_full(organization, no_pdf, monkeypatch):
-    first = invoice_create(organization=organization, lines=[{"description": "first", "quantity": 1, "unit_price": 1000}])
-    second = invoice_create(organization=organization, lines=[{"description": "second", "quantity": 2, "unit_price": 700}])
+    first = invoice_create(
+        organization=organization, lines=[{"description": "first", "quantity": 1, "unit_price": 1000}]
+    )
+    second = invoice_create(
+        organization=organization, lines=[{"description": "second", "quantity": 2, "unit_price": 700}]
+    )
     invoice_pdf._layers.clear()
     rendered = []
     real = invoice_pdf.render_html_document
-    monkeypatch.setattr(invoice_pdf, "render_html_document", lambda html, **kw: rendered.append(html) or real(html, **kw))
+    monkeypatch.setattr(
+        invoice_pdf, "render_html_document", lambda html, **kw: rendered.append(html) or real(html, **kw)
+    )
     text_first = pdf_text(invoice_pdf.render_invoice_pdf(first))
     assert len(rendered) == 3  # the invoice, the letterhead, the closing labels
     text_second = pdf_text(invoice_pdf.render_invoice_pdf(second))
@@ -196,12 +212,16 @@ def test_it_renders_the_static_layers_once_and_each_invoice_in_full(organization
     assert "first" in text_first and "Rp 1.000" in text_first
     assert "second" in text_second and "Rp 1.400" in text_second and "first" not in text_second
     for text in (text_first.lower(), text_second.lower()):
-        assert "ditagihkan kepada" in text and "harga satuan" in text and "pembayaran" in text and "bayar sebelum" in text
+        assert (
+            "ditagihkan kepada" in text and "harga satuan" in text and "pembayaran" in text and "bayar sebelum" in text
+        )
 
 
 def test_a_long_invoice_keeps_its_labels_on_the_page_where_the_totals_land(organization, no_pdf):
-    lines = [{"description": f"Percakapan WhatsApp kategori {i} · Indonesia", "quantity": 100 + i, "unit_price": 321}
-             for i in range(40)]
+    lines = [
+        {"description": f"Percakapan WhatsApp kategori {i} · Indonesia", "quantity": 100 + i, "unit_price": 321}
+        for i in range(40)
+    ]
     invoice = invoice_create(organization=organization, lines=lines)
     reader = PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice)))
     assert len(reader.pages) >= 2
@@ -212,12 +232,16 @@ def test_a_long_invoice_keeps_its_labels_on_the_page_where_the_totals_land(organ
 
 
 def test_every_page_has_the_table_header_the_number_and_a_page_count(organization, no_pdf):
-    lines = [{"description": f"Percakapan WhatsApp kategori {i} · Indonesia", "quantity": 100 + i, "unit_price": 321}
-             for i in range(40)]
+    lines = [
+        {"description": f"Percakapan WhatsApp kategori {i} · Indonesia", "quantity": 100 + i, "unit_price": 321}
+        for i in range(40)
+    ]
     invoice = invoice_create(organization=organization, lines=lines)
     invoice_pdf._layers.clear()
-    pages = [" ".join(page.extract_text().split()).lower()
-             for page in PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice))).pages]
+    pages = [
+        " ".join(page.extract_text().split()).lower()
+        for page in PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice))).pages
+    ]
     assert len(pages) >= 2
     for number, text in enumerate(pages, start=1):
         assert "harga satuan" in text and "jumlah" in text, number

@@ -56,7 +56,9 @@ def test_totals_are_line_sums(organization, no_pdf):
 
 def test_it_uses_the_tax_rate_setting(organization, no_pdf, settings):
     settings.TAX_RATE = Decimal("0.12")
-    invoice = invoice_create(organization=organization, lines=[{"description": "a", "quantity": 1000, "unit_price": 100}])
+    invoice = invoice_create(
+        organization=organization, lines=[{"description": "a", "quantity": 1000, "unit_price": 100}]
+    )
     assert invoice.tax == 12_000 and invoice.total == 112_000
 
 

@@ -116,7 +116,11 @@ def test_it_renders_a_500_without_leaking_a_traceback(settings):
 
     import config.urls
 
-    settings.ROOT_URLCONF = type("U", (), {"urlpatterns": [path("boom", boom), *config.urls.urlpatterns], "handler500": "config.errors.server_error"})
+    settings.ROOT_URLCONF = type(
+        "U",
+        (),
+        {"urlpatterns": [path("boom", boom), *config.urls.urlpatterns], "handler500": "config.errors.server_error"},
+    )
     client = Client(raise_request_exception=False)
     response = client.get("/boom")
     assert response.status_code == 500

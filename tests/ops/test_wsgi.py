@@ -14,9 +14,15 @@ from credits.services import lot_grant
 
 
 def wsgi(app, method, path, *, body=b"", headers=None):
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(body),
-               "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json", "SERVER_NAME": "testserver",
-               "HTTP_HOST": "testserver"}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "SERVER_NAME": "testserver",
+        "HTTP_HOST": "testserver",
+    }
     environ.update(headers or {})
     setup_testing_defaults(environ)
     captured = {}
@@ -52,7 +58,15 @@ def test_machine_paths_get_the_short_stack_and_pages_the_full_one(app):
     assert isinstance(app.handler_for("/api/v1/usage/messages"), MachineWSGIHandler)
     assert isinstance(app.handler_for("/webhooks/whatsapp"), MachineWSGIHandler)
     assert isinstance(app.handler_for("/webhooks/payments/midtrans"), MachineWSGIHandler)
-    for page in ("/", "/accounts/login/", "/billing/subscription/", "/admin/", "/api/docs/", "/api/schema/", "/healthz"):
+    for page in (
+        "/",
+        "/accounts/login/",
+        "/billing/subscription/",
+        "/admin/",
+        "/api/docs/",
+        "/api/schema/",
+        "/healthz",
+    ):
         assert not isinstance(app.handler_for(page), MachineWSGIHandler), page
     machine, site = app.machine.middleware, app.site.middleware
     assert machine == list(settings.MACHINE_MIDDLEWARE)
@@ -84,8 +98,13 @@ def test_a_charge_through_the_machine_stack_is_exact_and_sets_no_cookie(app, org
 
 @pytest.mark.django_db(transaction=True)
 def test_a_webhook_with_a_bad_signature_is_refused_through_the_machine_stack(app):
-    status, _headers, _content = wsgi(app, "POST", "/webhooks/whatsapp", body=b'{"object":"whatsapp_business_account"}',
-                                      headers={"HTTP_X_HUB_SIGNATURE_256": "sha256=" + "0" * 64})
+    status, _headers, _content = wsgi(
+        app,
+        "POST",
+        "/webhooks/whatsapp",
+        body=b'{"object":"whatsapp_business_account"}',
+        headers={"HTTP_X_HUB_SIGNATURE_256": "sha256=" + "0" * 64},
+    )
     assert 400 <= status < 500
 
 
@@ -94,8 +113,13 @@ def test_pages_keep_sessions_and_csrf(app):
     status, headers, content = wsgi(app, "GET", "/accounts/login/")
     assert status == 200 and b"csrfmiddlewaretoken" in content
     assert any(name.lower() == "set-cookie" and value.strip().startswith("csrftoken=") for name, value in headers)
-    status, _headers, _content = wsgi(app, "POST", "/accounts/login/", body=b"username=a&password=b",
-                                      headers={"CONTENT_TYPE": "application/x-www-form-urlencoded"})
+    status, _headers, _content = wsgi(
+        app,
+        "POST",
+        "/accounts/login/",
+        body=b"username=a&password=b",
+        headers={"CONTENT_TYPE": "application/x-www-form-urlencoded"},
+    )
     assert status == 403  # no CSRF token: refused by the site stack
 
 
@@ -105,13 +129,18 @@ def test_a_signed_whatsapp_delivery_is_verified_and_stored_through_the_machine_s
     from tests.conversations.helpers import load_fixture, sign
 
     status, _headers, content = wsgi(
-        app, "GET", "/webhooks/whatsapp",
-        headers={"QUERY_STRING": "hub.mode=subscribe&hub.verify_token=whatsapp-test-verify-token&hub.challenge=1158201444"},
+        app,
+        "GET",
+        "/webhooks/whatsapp",
+        headers={
+            "QUERY_STRING": "hub.mode=subscribe&hub.verify_token=whatsapp-test-verify-token&hub.challenge=1158201444"
+        },
     )
     assert status == 200 and content == b"1158201444"
     body = json.dumps(load_fixture("08_status_sent_marketing_PMP_regular_meta_docs.json")).encode()
-    status, headers, _content = wsgi(app, "POST", "/webhooks/whatsapp", body=body,
-                                     headers={"HTTP_X_HUB_SIGNATURE_256": sign(body)})
+    status, headers, _content = wsgi(
+        app, "POST", "/webhooks/whatsapp", body=body, headers={"HTTP_X_HUB_SIGNATURE_256": sign(body)}
+    )
     assert status == 200 and "set-cookie" not in header_names(headers)
     assert WebhookEvent.objects.count() == 1
     again = wsgi(app, "POST", "/webhooks/whatsapp", body=body, headers={"HTTP_X_HUB_SIGNATURE_256": sign(body)})

@@ -62,4 +62,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/accounts/login/"))
         self.stdout.write(f"  Business owner : {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}  (organization '{org.name}')")
         self.stdout.write(f"  Business member: {DEMO_MEMBER_EMAIL} / {DEMO_MEMBER_PASSWORD}")
-        self.stdout.write(f"  Staff (admin)  : {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}  → http://127.0.0.1:8000/admin/")
+        self.stdout.write(
+            f"  Staff (admin)  : {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}  → http://127.0.0.1:8000/admin/"
+        )

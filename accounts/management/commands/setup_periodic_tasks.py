@@ -31,9 +31,7 @@ class Command(BaseCommand):
                 name=name, defaults={"task": spec["task"], "max_age_seconds": max_age_for(spec)}
             )
             self.stdout.write(f"{name}: {spec['task']} ({schedule})")
-        stale = PeriodicTask.objects.exclude(name__in=settings.SALDO_PERIODIC_TASKS).exclude(
-            name__startswith="celery."
-        )
+        stale = PeriodicTask.objects.exclude(name__in=settings.SALDO_PERIODIC_TASKS).exclude(name__startswith="celery.")
         for task in stale:
             self.stdout.write(f"removed stale task {task.name}")
         stale.delete()

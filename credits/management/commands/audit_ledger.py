@@ -14,9 +14,13 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        orgs = Organization.objects.filter(
-            Q(credit_balance__isnull=False) | Q(credit_lots__isnull=False) | Q(credit_ledger__isnull=False)
-        ).distinct().order_by("slug")
+        orgs = (
+            Organization.objects.filter(
+                Q(credit_balance__isnull=False) | Q(credit_lots__isnull=False) | Q(credit_ledger__isnull=False)
+            )
+            .distinct()
+            .order_by("slug")
+        )
         bad = 0
         checked = 0
         for org in orgs.iterator():

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--credits", required=True, type=int)
         parser.add_argument("--reason", required=True)
         parser.add_argument("--days", type=int, default=None, help="validity in days (default CREDIT_VALIDITY_DAYS)")
-        parser.add_argument("--reference", default="", help="makes the grant idempotent: the same reference grants once")
+        parser.add_argument(
+            "--reference", default="", help="makes the grant idempotent: the same reference grants once"
+        )
 
     def handle(self, *args, org, credits, reason, days, reference, **options):
         organization = Organization.objects.filter(slug=org).first()
@@ -36,11 +38,18 @@ class Command(BaseCommand):
             expires_at = now + timedelta(days=days)
         with transaction.atomic():
             lot = lot_grant(
-                organization=organization, credits=credits, source="grant", reason=reason.strip(),
-                reference=reference, granted_at=now, expires_at=expires_at,
+                organization=organization,
+                credits=credits,
+                source="grant",
+                reason=reason.strip(),
+                reference=reference,
+                granted_at=now,
+                expires_at=expires_at,
             )
             audit_record(
-                action="credits.grant", organization=organization, target=lot,
+                action="credits.grant",
+                organization=organization,
+                target=lot,
                 after={"credits": credits, "expires_at": lot.expires_at.isoformat(), "via": "grant_credits command"},
                 reason=reason.strip(),
             )
