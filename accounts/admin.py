@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_rupiah, format_thousands
+
 from . import services
 from .models import ApiKey, AuditEntry, Invitation, JobHeartbeat, Membership, Organization, User
-from .templatetags.money import format_rupiah, format_thousands
 
 
 class MembershipInline(admin.TabularInline):

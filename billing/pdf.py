@@ -28,7 +28,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-__all__ = ["render_invoice_pdf", "render_html_pdf", "safe_url_fetcher", "terbilang", "UnsafeURL"]
+from core.money import terbilang
+
+__all__ = ["render_invoice_pdf", "render_html_pdf", "safe_url_fetcher", "UnsafeURL"]
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # WeasyPrint logs every rendering step at INFO; keep its warnings only.
@@ -115,55 +117,6 @@ def render_html_document(html: str, *, stylesheets: bool = True, url_fetcher=Non
 
 def render_html_pdf(html: str, *, stylesheets: bool = True, url_fetcher=None) -> bytes:
     return render_html_document(html, stylesheets=stylesheets, url_fetcher=url_fetcher).write_pdf()
-
-
-# --- amount in Indonesian words (terbilang) -----------------------------------------------------------
-
-_UNITS = ["", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh", "sebelas"]
-_SCALES = [(10**12, "triliun"), (10**9, "miliar"), (10**6, "juta")]
-
-
-def _below_thousand(n: int) -> str:
-    words = []
-    hundreds, rest = divmod(n, 100)
-    if hundreds:
-        words.append("seratus" if hundreds == 1 else f"{_UNITS[hundreds]} ratus")
-    if rest < 12:
-        if rest:
-            words.append(_UNITS[rest])
-    elif rest < 20:
-        words.append(f"{_UNITS[rest - 10]} belas")
-    else:
-        tens, ones = divmod(rest, 10)
-        words.append(f"{_UNITS[tens]} puluh")
-        if ones:
-            words.append(_UNITS[ones])
-    return " ".join(words)
-
-
-def _words(n: int) -> str:
-    if n == 0:
-        return ""
-    for scale, name in _SCALES:
-        if n >= scale:
-            head, rest = divmod(n, scale)
-            return " ".join(filter(None, [f"{_words(head)} {name}", _words(rest)]))
-    thousands, rest = divmod(n, 1000)
-    parts = []
-    if thousands:
-        parts.append("seribu" if thousands == 1 else f"{_below_thousand(thousands)} ribu")
-    if rest:
-        parts.append(_below_thousand(rest))
-    return " ".join(parts)
-
-
-def terbilang(amount: int) -> str:
-    """``111000`` → ``seratus sebelas ribu rupiah`` (whole rupiah)."""
-    amount = int(amount)
-    if amount == 0:
-        return "nol rupiah"
-    prefix = "minus " if amount < 0 else ""
-    return f"{prefix}{_words(abs(amount))} rupiah"
 
 
 # --- the invoice ----------------------------------------------------------------------------------------

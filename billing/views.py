@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import organization_required
 from accounts.services import organization_update_billing
+from core.money import format_thousands
 
 from .forms import CheckoutForm, ChooseCreditsForm
 from .gateways import GATEWAYS, GatewayError
@@ -174,7 +175,7 @@ def _paid_message(request, purchase: Purchase) -> None:
         request,
         _("Payment received: %(credits)s credits were added, valid until %(until)s. Invoice %(number)s is paid.")
         % {
-            "credits": f"{purchase.credits:,}".replace(",", "."),
+            "credits": format_thousands(purchase.credits),
             "until": timezone.localtime(purchase.lot.expires_at).strftime("%d %b %Y") if purchase.lot else "",
             "number": purchase.invoice.number if purchase.invoice else "",
         },

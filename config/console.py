@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.templatetags.money import format_rupiah
+from core.money import format_rupiah
 
 CHART_DAYS = 90
 

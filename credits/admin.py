@@ -14,27 +14,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import audit_record
+from core.admin import OrganizationLinkMixin, ReadOnlyAdmin, changelist_url
 
 from .forms import CreditAdjustForm
 from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
 from .selectors import balance_for
 from .services import InsufficientCredits, credits_adjust, lot_grant
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def _org_link(obj):
-    url = reverse("admin:accounts_organization_change", args=[obj.organization_id])
-    return format_html('<a href="{}">{}</a>', url, obj.organization)
 
 
 @admin.register(CreditBalance)
@@ -55,8 +40,8 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("history"))
     def links(self, obj):
-        lots = reverse("admin:credits_creditlot_changelist") + f"?organization__id__exact={obj.organization_id}"
-        ledger = reverse("admin:credits_ledgerentry_changelist") + f"?organization__id__exact={obj.organization_id}"
+        lots = changelist_url("credits_creditlot", organization__id__exact=obj.organization_id)
+        ledger = changelist_url("credits_ledgerentry", organization__id__exact=obj.organization_id)
         adjust = reverse("admin:credits_adjust") + f"?organization={obj.organization_id}"
         return format_html(
             '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
@@ -131,7 +116,7 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
                     request,
                     _("%(org)s: balance %(before)s → %(after)s.") % {"org": org, "before": before, "after": after},
                 )
-                return redirect(reverse("admin:credits_ledgerentry_changelist") + f"?organization__id__exact={org.pk}")
+                return redirect(changelist_url("credits_ledgerentry", organization__id__exact=org.pk))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Grant or adjust credits"),
@@ -143,7 +128,7 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CreditLot)
-class CreditLotAdmin(ReadOnlyAdmin):
+class CreditLotAdmin(OrganizationLinkMixin, ReadOnlyAdmin):
     list_display = ["granted_at", "organization_link", "source", "credits", "remaining", "expires_at", "reference"]
     # No organization filter: its sidebar would list every organization. The organization page links here
     # with ?organization__id__exact=<id>, and search finds an organization by name or slug.
@@ -152,13 +137,9 @@ class CreditLotAdmin(ReadOnlyAdmin):
     list_select_related = ["organization", "created_by"]
     ordering = ["-granted_at"]
 
-    @admin.display(description=_("organization"), ordering="organization__name")
-    def organization_link(self, obj):
-        return _org_link(obj)
-
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(OrganizationLinkMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -175,19 +156,11 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     # No date_hierarchy on the big tables: it reads DISTINCT years over every row; the date filter does not.
     show_full_result_count = False
 
-    @admin.display(description=_("organization"), ordering="organization__name")
-    def organization_link(self, obj):
-        return _org_link(obj)
-
 
 @admin.register(MessageUsage)
-class MessageUsageAdmin(ReadOnlyAdmin):
+class MessageUsageAdmin(OrganizationLinkMixin, ReadOnlyAdmin):
     list_display = ["charged_at", "organization_link", "message_id", "direction", "occurred_at", "spendable_after"]
     list_filter = ["direction", "charged_at"]
     search_fields = ["message_id"]
     list_select_related = ["organization"]
     show_full_result_count = False
-
-    @admin.display(description=_("organization"), ordering="organization__name")
-    def organization_link(self, obj):
-        return _org_link(obj)

@@ -1,11 +1,10 @@
-import csv
 from datetime import timedelta
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.decorators import organization_required
+from core.csv import stream_csv
 
 from .selectors import balance_for, ledger_for, lots_for, usage_per_day
 from .services import REMINDER_DAYS
@@ -51,37 +50,24 @@ def dashboard(request):
     return render(request, "credits/dashboard.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @organization_required
 def ledger_csv(request):
     """The whole ledger of the current organization, streamed (it can be long)."""
     org = request.organization
-    writer = csv.writer(_Echo())
     header = ["id", "created_at", "kind", "delta", "balance_after", "lot_id", "lot_expires_at", "reference", "reason"]
-
-    def rows():
-        yield "\ufeff" + writer.writerow(header)  # BOM: Excel opens UTF-8 correctly
-        entries = ledger_for(org).select_related("lot").order_by("id")
-        for e in entries.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    e.id,
-                    timezone.localtime(e.created_at).isoformat(),
-                    e.kind,
-                    e.delta,
-                    e.balance_after,
-                    e.lot_id or "",
-                    timezone.localtime(e.lot.expires_at).isoformat() if e.lot_id else "",
-                    e.reference,
-                    e.reason,
-                ]
-            )
-
-    filename = f"saldo-ledger-{org.slug}-{timezone.localdate():%Y%m%d}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    entries = ledger_for(org).select_related("lot").order_by("id")
+    rows = (
+        [
+            e.id,
+            timezone.localtime(e.created_at).isoformat(),
+            e.kind,
+            e.delta,
+            e.balance_after,
+            e.lot_id or "",
+            timezone.localtime(e.lot.expires_at).isoformat() if e.lot_id else "",
+            e.reference,
+            e.reason,
+        ]
+        for e in entries.iterator(chunk_size=2000)
+    )
+    return stream_csv(f"saldo-ledger-{org.slug}-{timezone.localdate():%Y%m%d}.csv", header, rows)

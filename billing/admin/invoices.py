@@ -168,7 +168,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("total"), ordering="total")
     def total_rupiah(self, obj):
-        from accounts.templatetags.money import format_rupiah
+        from core.money import format_rupiah
 
         return format_rupiah(obj.total)
 

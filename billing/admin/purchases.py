@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_rupiah, format_thousands
+
 from ..models.purchases import PaymentNotification, PaymentSession, PriceList, PriceTier, Purchase, PurchaseReview
 from ..services.purchases import (
     PurchaseError,
@@ -41,7 +43,7 @@ class PriceListAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("tiers"))
     def tiers_summary(self, obj):
-        return " · ".join(f"≥{t.min_credits:,}: Rp {t.unit_price}".replace(",", ".") for t in obj.tiers.all())
+        return " · ".join(f"≥{format_thousands(t.min_credits)}: {format_rupiah(t.unit_price)}" for t in obj.tiers.all())
 
     @admin.display(description=_("in force"), boolean=True)
     def in_force(self, obj):
@@ -216,11 +218,11 @@ class PurchaseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("credits"), ordering="credits")
     def credits_display(self, obj):
-        return f"{obj.credits:,}".replace(",", ".")
+        return format_thousands(obj.credits)
 
     @admin.display(description=_("total"), ordering="total")
     def total_display(self, obj):
-        return f"Rp {obj.total:,}".replace(",", ".")
+        return format_rupiah(obj.total)
 
     @admin.display(description=_("invoice"))
     def invoice_link(self, obj):

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_thousands
+
 __all__ = [
     "PriceList",
     "PriceTier",
@@ -133,7 +135,7 @@ class Purchase(models.Model):
         indexes = [models.Index(fields=["organization", "-created_at"], name="purchase_org_created_idx")]
 
     def __str__(self) -> str:
-        return f"{self.order_id} · {self.credits:,} credits".replace(",", ".")
+        return f"{self.order_id} · {format_thousands(self.credits)} credits"
 
     @property
     def is_open(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
+from core.money import round_rupiah
 
 from ..models.purchases import PaymentSession, PriceList, PriceTier, Purchase
 
@@ -84,7 +85,7 @@ def price_quote(*, credits: int, at: datetime | None = None) -> Quote:
     unit_price = unit_price_for(credits, at)
     tax_rate = Decimal(settings.TAX_RATE)
     subtotal = credits * unit_price
-    tax = int((Decimal(subtotal) * tax_rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    tax = round_rupiah(Decimal(subtotal) * tax_rate)
     return Quote(
         credits=credits,
         unit_price=unit_price,

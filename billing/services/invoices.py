@@ -436,7 +436,7 @@ def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
 
 
 def _email_text(invoice: Invoice) -> tuple[str, str]:
-    from accounts.templatetags.money import format_rupiah
+    from core.money import format_rupiah
 
     if invoice.status == Invoice.Status.PAID:
         subject = _("Invoice %(number)s paid — thank you") % {"number": invoice.number}

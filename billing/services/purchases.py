@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.money import format_thousands
 
 from ..gateways import Gateway, GatewayError, InvalidNotification, PaymentEvent, get_gateway
 from ..gateways import base as events
@@ -84,7 +85,7 @@ def validate_credits(credits) -> int:
         raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
     if value > MAX_CREDITS:
         raise PurchaseError(
-            _("At most %(max)s credits per purchase.") % {"max": f"{MAX_CREDITS:,}".replace(",", ".")},
+            _("At most %(max)s credits per purchase.") % {"max": format_thousands(MAX_CREDITS)},
             code="invalid_credits",
         )
     return value
@@ -146,12 +147,12 @@ def purchase_create(
     session = gateway.create_session(
         order_id=order_id,
         amount=quote.total,
-        description=f"Saldo {credits:,} credits".replace(",", "."),
+        description=f"Saldo {format_thousands(credits)} credits",
         customer={"first_name": snapshot["legal_name"] or snapshot["name"], "email": snapshot["email"]},
         items=[
             {
                 "id": "credits",
-                "name": f"{credits:,} message credits".replace(",", "."),
+                "name": f"{format_thousands(credits)} message credits",
                 "quantity": 1,
                 "price": quote.total,
             },

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "core",
     "accounts",
     "credits",
     "billing",
@@ -85,7 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
             ],
-            "builtins": ["accounts.templatetags.money"],
+            "builtins": ["core.templatetags.money"],
         },
     }
 ]

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from billing import pdf as invoice_pdf
 from billing.models import Invoice
 from billing.services import invoice_create, invoice_mark_paid, invoice_pdf_bytes, invoice_render_pdf, invoice_void
+from core.money import terbilang
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +169,7 @@ def test_a_status_change_rerenders(organization, django_capture_on_commit_callba
     ],
 )
 def test_terbilang(amount, words):
-    assert invoice_pdf.terbilang(amount) == words
+    assert terbilang(amount) == words
 
 
 def test_it_renders_a_sample_picture(sample, tmp_path):
