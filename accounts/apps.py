@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import jobs, schema  # noqa: F401  registers the job heartbeat signal and the OpenAPI extension
+        from . import schema  # noqa: F401  registers the OpenAPI extension
         from .roles import sync_roles_after_migrate
 
         # Runs after every app's permissions exist (auth's own post_migrate handler is connected earlier).

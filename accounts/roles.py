@@ -11,7 +11,7 @@ from __future__ import annotations
 from fnmatch import fnmatch
 
 MONEY_APPS = ["credits.*", "billing.*"]
-EVERYTHING = ["accounts.*", "credits.*", "billing.*", "conversations.*", "django_celery_beat.*"]
+EVERYTHING = ["accounts.*", "credits.*", "billing.*", "conversations.*", "console.*", "django_celery_beat.*"]
 
 ROLES: dict[str, dict[str, list[str]]] = {
     "Finance": {
@@ -20,7 +20,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "accounts.membership",
             "accounts.user",
             "accounts.auditentry",
-            "accounts.jobheartbeat",
+            "console.jobheartbeat",
             *MONEY_APPS,
             "conversations.*",
         ],
@@ -31,7 +31,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "custom": [*MONEY_APPS, "conversations.*"],
     },
     "Support": {
-        "view": ["accounts.*", *MONEY_APPS, "conversations.*"],
+        "view": ["accounts.*", *MONEY_APPS, "conversations.*", "console.*"],
         "add": ["accounts.invitation", "accounts.membership", "conversations.whatsappnumber"],
         "change": [
             "accounts.organization",

@@ -1,19 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .decorators import organization_required
 from .forms import ApiKeyForm, BillingDetailsForm, InvitationForm, SignupForm
-from .jobs import jobs_status
 from .middleware import SESSION_KEY
 from .models import ApiKey, Invitation, Membership
 
@@ -166,34 +163,3 @@ def invitation_accept(request, token):
         messages.success(request, _("You joined %(org)s.") % {"org": invitation.organization.name})
         return redirect("dashboard")
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
-
-
-@never_cache
-@require_GET
-def healthz(request):
-    """Liveness and readiness: the database and the broker must answer."""
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - report, never raise
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    checks["broker"] = _broker_status()
-    if checks["database"] == "ok":
-        checks["periodic_jobs"] = jobs_status()
-    healthy = all(
-        value == "ok" or (isinstance(value, dict) and value.get("status") == "ok") for value in checks.values()
-    )
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
-
-
-def _broker_status() -> str:
-    from config.celery_app import app
-
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-    except Exception as exc:  # noqa: BLE001
-        return f"error: {exc.__class__.__name__}"
-    return "ok"

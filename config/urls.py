@@ -4,12 +4,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from config import console
-
-admin.site.site_header = "Saldo admin"
-admin.site.site_title = "Saldo admin"
-admin.site.index_title = "Back office"
-console.install(admin.site)  # the staff home: figures, chart, review queues
+from console.views import healthz
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -31,7 +26,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("healthz", account_views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -12,8 +12,18 @@ UTC = ZoneInfo("UTC")
 
 @pytest.mark.parametrize(
     ("raw", "month"),
-    [("2025-07", Month(2025, 7)), (" 2024-12 ", Month(2024, 12)), ("2025-13", None), ("2025-00", None),
-     ("9999-01", None), ("2025-7", None), ("", None), (None, None), ("2025-07-01", None), ("2025-07\x00", None)],
+    [
+        ("2025-07", Month(2025, 7)),
+        (" 2024-12 ", Month(2024, 12)),
+        ("2025-13", None),
+        ("2025-00", None),
+        ("9999-01", None),
+        ("2025-7", None),
+        ("", None),
+        (None, None),
+        ("2025-07-01", None),
+        ("2025-07\x00", None),
+    ],
 )
 def test_it_parses_only_real_months(raw, month):
     assert Month.parse(raw) == month

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from accounts.jobs import max_age_for, record_job_run
-from accounts.models import JobHeartbeat
+from console.health import max_age_for, record_job_run
+from console.models import JobHeartbeat
 
 JOBS = {
     "frequent job": {"task": "tests.frequent", "every_minutes": 5},

@@ -1,4 +1,4 @@
-"""The staff console's home: the admin index with the business's figures on top.
+"""The staff home: the admin index with the business's figures on top (``SaldoAdminSite.index``).
 
 Every figure comes from an app's selector and is computed in the database (aggregates, never a loop over
 rows). A tile is shown, and its query run, only when the user may view the changelist it links to, so
@@ -10,16 +10,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.admin import AdminSite
 from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.money import format_rupiah
+from billing.selectors import staff_revenue_per_day
+from billing.selectors import staff_summary as billing_summary
+from conversations.models import UnknownNumber, WebhookEvent
+from core.admin import changelist_url
+from core.money import format_rupiah, format_thousands
+from credits.selectors import staff_consumption_per_day
+from credits.selectors import staff_summary as credits_summary
 
 CHART_DAYS = 90
 
@@ -33,23 +36,12 @@ class Tile:
     alert: bool = False
 
 
-def _thousands(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
-def _changelist(name: str, **params) -> str:
-    url = reverse(f"admin:{name}_changelist")
-    return f"{url}?{urlencode(params)}" if params else url
-
-
 def _can(user, perm: str) -> bool:
     return user.is_active and user.is_staff and user.has_perm(perm)
 
 
 def whatsapp_summary() -> dict:
     """WhatsApp work waiting for staff: failed webhook deliveries and numbers no organization owns."""
-    from conversations.models import UnknownNumber, WebhookEvent
-
     return {
         "failed_events": WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count(),
         "unknown_numbers": UnknownNumber.objects.filter(resolved_at__isnull=True).count(),
@@ -64,22 +56,20 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
     today, month_start = local_today.isoformat(), local_today.replace(day=1).isoformat()
 
     if _can(user, "billing.view_invoice"):
-        from billing.selectors import staff_summary as billing_summary
-
         money = billing_summary(now=now)
         paid = {"status__exact": "paid"}
         groups["money"] += [
             Tile(
                 _("Revenue today"),
                 format_rupiah(money["revenue_today"]),
-                _changelist("billing_invoice", **paid, paid_at__date__gte=today),
+                changelist_url("billing_invoice", **paid, paid_at__date__gte=today),
                 _("%(net)s before PPN · %(n)s paid")
                 % {"net": format_rupiah(money["revenue_today_net"]), "n": money["paid_invoices_today"]},
             ),
             Tile(
                 _("Revenue this month"),
                 format_rupiah(money["revenue_month"]),
-                _changelist("billing_invoice", **paid, paid_at__date__gte=month_start),
+                changelist_url("billing_invoice", **paid, paid_at__date__gte=month_start),
                 _("%(net)s before PPN · %(n)s paid")
                 % {"net": format_rupiah(money["revenue_month_net"]), "n": money["paid_invoices_month"]},
             ),
@@ -88,16 +78,14 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
         money = None
 
     if _can(user, "credits.view_ledgerentry"):
-        from credits.selectors import staff_summary as credits_summary
-
         credits = credits_summary(now=now)
 
         def ledger_tile(label, key, kind):
             return Tile(
                 label,
-                _thousands(credits[f"{key}_month"]),
-                _changelist("credits_ledgerentry", kind__exact=kind, created_at__date__gte=month_start),
-                _("this month · %(n)s today") % {"n": _thousands(credits[f"{key}_today"])},
+                format_thousands(credits[f"{key}_month"]),
+                changelist_url("credits_ledgerentry", kind__exact=kind, created_at__date__gte=month_start),
+                _("this month · %(n)s today") % {"n": format_thousands(credits[f"{key}_today"])},
             )
 
         groups["credits"] += [
@@ -111,14 +99,14 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
             groups["credits"].append(
                 Tile(
                     _("Lots expiring this week"),
-                    _thousands(credits["expiring_week_lots"]),
-                    _changelist(
+                    format_thousands(credits["expiring_week_lots"]),
+                    changelist_url(
                         "credits_creditlot",
                         remaining__gt=0,
                         expires_at__date__gte=today,
                         expires_at__date__lte=week_end,
                     ),
-                    _("%(n)s credits left on them") % {"n": _thousands(credits["expiring_week_credits"])},
+                    _("%(n)s credits left on them") % {"n": format_thousands(credits["expiring_week_credits"])},
                 )
             )
         if _can(user, "credits.view_creditbalance"):
@@ -126,22 +114,20 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
             groups["credits"].append(
                 Tile(
                     _("Active organizations"),
-                    _thousands(credits["active_organizations"]),
-                    _changelist("credits_creditbalance", updated_at__date__gte=since),
+                    format_thousands(credits["active_organizations"]),
+                    changelist_url("credits_creditbalance", updated_at__date__gte=since),
                     _("balance moved in the last 30 days"),
                 )
             )
 
     if money is not None or _can(user, "billing.view_purchase"):
-        from billing.selectors import staff_summary as billing_summary
-
         money = money or billing_summary(now=now)
         if _can(user, "billing.view_purchasereview"):
             groups["queues"].append(
                 Tile(
                     _("Needs review"),
-                    _thousands(money["needs_review"]),
-                    _changelist("billing_purchasereview"),
+                    format_thousands(money["needs_review"]),
+                    changelist_url("billing_purchasereview"),
                     _("payments waiting for a decision"),
                     alert=money["needs_review"] > 0,
                 )
@@ -150,8 +136,8 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
             groups["queues"].append(
                 Tile(
                     _("Pending payment sessions"),
-                    _thousands(money["pending_sessions"]),
-                    _changelist("billing_paymentsession", status__exact="pending"),
+                    format_thousands(money["pending_sessions"]),
+                    changelist_url("billing_paymentsession", status__exact="pending"),
                     _("open for payment now"),
                 )
             )
@@ -159,8 +145,8 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
             groups["queues"].append(
                 Tile(
                     _("Failed payment webhooks"),
-                    _thousands(money["failed_notifications"]),
-                    _changelist("billing_paymentnotification", status__exact="failed"),
+                    format_thousands(money["failed_notifications"]),
+                    changelist_url("billing_paymentnotification", status__exact="failed"),
                     _("reprocess from the list"),
                     alert=money["failed_notifications"] > 0,
                 )
@@ -174,8 +160,8 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
             groups["queues"].append(
                 Tile(
                     _("Failed WhatsApp webhooks"),
-                    _thousands(wa["failed_events"]),
-                    _changelist("conversations_webhookevent", status__exact="failed"),
+                    format_thousands(wa["failed_events"]),
+                    changelist_url("conversations_webhookevent", status__exact="failed"),
                     _("process again from the list"),
                     alert=wa["failed_events"] > 0,
                 )
@@ -184,8 +170,8 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
             groups["queues"].append(
                 Tile(
                     _("Unknown WhatsApp numbers"),
-                    _thousands(wa["unknown_numbers"]),
-                    _changelist("conversations_unknownnumber", resolved="no"),
+                    format_thousands(wa["unknown_numbers"]),
+                    changelist_url("conversations_unknownnumber", resolved="no"),
                     _("assign them to an organization"),
                     alert=wa["unknown_numbers"] > 0,
                 )
@@ -198,14 +184,10 @@ def home_chart(user, *, days: int = CHART_DAYS, now: datetime | None = None) -> 
     now = now or timezone.now()
     chart: dict = {}
     if _can(user, "billing.view_invoice"):
-        from billing.selectors import staff_revenue_per_day
-
         revenue = staff_revenue_per_day(days=days, now=now)
         chart["labels"] = [row["day"].isoformat() for row in revenue]
         chart["revenue"] = [row["total"] for row in revenue]
     if _can(user, "credits.view_ledgerentry"):
-        from credits.selectors import staff_consumption_per_day
-
         usage = staff_consumption_per_day(days=days, now=now)
         chart["labels"] = [row["day"].isoformat() for row in usage]
         chart["consumed"] = [row["credits"] for row in usage]
@@ -253,13 +235,3 @@ def home_context(request) -> dict:
         figures = home_figures(request.user)
         cache.set(key, figures, seconds)
     return figures
-
-
-def install(site: AdminSite) -> None:
-    """Put the figures into ``site``'s index page. Call before ``site.urls`` is read."""
-    original = site.index
-
-    def index(request, extra_context=None):
-        return original(request, extra_context={**home_context(request), **(extra_context or {})})
-
-    site.index = index

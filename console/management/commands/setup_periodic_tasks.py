@@ -3,8 +3,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from accounts.jobs import max_age_for
-from accounts.models import JobHeartbeat
+from console.health import max_age_for
+from console.models import JobHeartbeat
 
 
 class Command(BaseCommand):

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from celery import signals
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+
+from config.celery_app import app
+
+from .models import JobHeartbeat
 
 DAY = 24 * 60 * 60
 
@@ -32,12 +37,10 @@ def _periodic_task_names() -> set[str]:
 
 
 @signals.task_postrun.connect(dispatch_uid="saldo.job_heartbeat")
-def record_job_run(sender=None, task=None, state=None, retval=None, **kwargs):
+def record_job_run(sender=None, task=None, state=None, retval=None, **kwargs) -> None:
     name = getattr(task, "name", None)
     if name not in _periodic_task_names():
         return
-    from .models import JobHeartbeat
-
     now = timezone.now()
     if state == "SUCCESS":
         JobHeartbeat.objects.filter(task=name).update(last_success_at=now)
@@ -46,8 +49,6 @@ def record_job_run(sender=None, task=None, state=None, retval=None, **kwargs):
 
 
 def jobs_status() -> dict:
-    from .models import JobHeartbeat
-
     now = timezone.now()
     jobs = {}
     overdue = False
@@ -61,3 +62,32 @@ def jobs_status() -> dict:
             "overdue": late,
         }
     return {"status": "error" if overdue else "ok", "jobs": jobs}
+
+
+def database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - report, never raise
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def broker_status() -> str:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # noqa: BLE001 - report, never raise
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def health() -> dict:
+    """Liveness and readiness: the database and the broker answer, and no periodic job is overdue."""
+    checks: dict = {"database": database_status(), "broker": broker_status()}
+    if checks["database"] == "ok":
+        checks["periodic_jobs"] = jobs_status()
+    healthy = all(
+        value == "ok" or (isinstance(value, dict) and value.get("status") == "ok") for value in checks.values()
+    )
+    return {"status": "ok" if healthy else "error", "checks": checks}
