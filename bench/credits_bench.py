@@ -14,6 +14,7 @@ Needs:  PostgreSQL on 127.0.0.1:5432 (user postgres), `wrk` (apt-get install wrk
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -167,25 +168,8 @@ def settle():
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DB, "-qc", sql], check=True)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{PG}/{DB}",
-        "DJANGO_SETTINGS_MODULE": "bench.credits_settings",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("REDIS_URL", None)
-    print(f"Setting up {DB} (1,000,000 ledger rows take a little while)…", flush=True)
-    recreate_db()
-    sh(PY, "manage.py", "migrate", "-v0", env=env)
-    keys = setup_data(env)
-
+@contextlib.contextmanager
+def gunicorn(env, args):
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
         [
@@ -210,48 +194,94 @@ def main():
                 break
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 time.sleep(0.2)
-        settle()  # the 1,000,000 history rows were just written: flush them before measuring anything
-        s = args.seconds
-        results = {}
-        # Warm up both paths (imports, connections, plans), then measure them back to back, twice, best of two.
-        wrk(f"{base}/bench/baseline", seconds=2, conns=8, lua=SINGLE_LUA, tag="wb")
-        wrk(f"{base}/api/v1/usage/messages", seconds=2, conns=8, key=keys["bench-charge"], lua=SINGLE_LUA, tag="wa")
-        for rnd in (1, 2):
-            for name, url, key in (
-                ("baseline", f"{base}/bench/baseline", None),
-                ("api", f"{base}/api/v1/usage/messages", keys["bench-charge"]),
-            ):
-                r = wrk(url, seconds=s, conns=8, key=key, lua=SINGLE_LUA, tag=f"{name}{rnd}")
-                if name not in results or r["rps"] > results[name]["rps"]:
-                    results[name] = r
-        # The single-charge rounds leave dirty pages and dead tuples behind; start the batch phase from a
-        # checkpoint so it is not measuring the previous phase's write-back.
-        settle()
-        wrk(
-            f"{base}/api/v1/usage/messages/batch",
-            seconds=2,
-            conns=4,
-            key=keys["bench-charge"],
-            lua=BATCH_LUA,
-            tag="wbatch",
-        )
-        results["batch"] = wrk(
-            f"{base}/api/v1/usage/messages/batch",
-            seconds=s,
-            conns=4,
-            key=keys["bench-charge"],
-            lua=BATCH_LUA,
-            tag="batch",
-        )
-        for slug in ("bench-small", "bench-large"):
-            wrk(f"{base}/api/v1/credits/balance", seconds=2, conns=4, key=keys[slug])
-            results[slug] = wrk(f"{base}/api/v1/credits/balance", seconds=s, conns=4, key=keys[slug])
-
-        # Check the money path stayed exact under load.
-        audit = sh(PY, "manage.py", "audit_ledger", env=env, check=False, capture=True)
+        yield server
     finally:
         server.terminate()
         server.wait(20)
+
+
+def charges(base, keys, s) -> dict:
+    """Single charges (API and baseline, back to back, best of two rounds after a warm-up) and batches."""
+    results: dict = {}
+    wrk(f"{base}/bench/baseline", seconds=2, conns=8, lua=SINGLE_LUA, tag=f"wb{time.monotonic_ns()}")
+    wrk(
+        f"{base}/api/v1/usage/messages",
+        seconds=2,
+        conns=8,
+        key=keys["bench-charge"],
+        lua=SINGLE_LUA,
+        tag=f"wa{time.monotonic_ns()}",
+    )
+    for rnd in (1, 2):
+        for name, url, key in (
+            ("baseline", f"{base}/bench/baseline", None),
+            ("api", f"{base}/api/v1/usage/messages", keys["bench-charge"]),
+        ):
+            r = wrk(url, seconds=s, conns=8, key=key, lua=SINGLE_LUA, tag=f"{name}{rnd}{time.monotonic_ns()}")
+            if name not in results or r["rps"] > results[name]["rps"]:
+                results[name] = r
+    # The single-charge rounds leave dirty pages and dead tuples behind; start the batch phase from a
+    # checkpoint so it is not measuring the previous phase's write-back.
+    settle()
+    key = keys["bench-charge"]
+    wrk(
+        f"{base}/api/v1/usage/messages/batch",
+        seconds=2,
+        conns=4,
+        key=key,
+        lua=BATCH_LUA,
+        tag=f"wbatch{time.monotonic_ns()}",
+    )
+    results["batch"] = wrk(
+        f"{base}/api/v1/usage/messages/batch",
+        seconds=s,
+        conns=4,
+        key=key,
+        lua=BATCH_LUA,
+        tag=f"batch{time.monotonic_ns()}",
+    )
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--compare-stacks",
+        action="store_true",
+        help="also measure charges with a three-middleware stack (bench/credits_settings_short.py, not the product)",
+    )
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "DJANGO_SETTINGS_MODULE": "bench.credits_settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("REDIS_URL", None)
+    print(f"Setting up {DB} (1,000,000 ledger rows take a little while)…", flush=True)
+    recreate_db()
+    sh(PY, "manage.py", "migrate", "-v0", env=env)
+    keys = setup_data(env)
+
+    base = f"http://127.0.0.1:{args.port}"
+    with gunicorn(env, args) as _server:
+        settle()  # the 1,000,000 history rows were just written: flush them before measuring anything
+        s = args.seconds
+        results = charges(base, keys, s)
+        for slug in ("bench-small", "bench-large"):
+            wrk(f"{base}/api/v1/credits/balance", seconds=2, conns=4, key=keys[slug])
+            results[slug] = wrk(f"{base}/api/v1/credits/balance", seconds=s, conns=4, key=keys[slug])
+    short = None
+    if args.compare_stacks:
+        settle()
+        with gunicorn({**env, "DJANGO_SETTINGS_MODULE": "bench.credits_settings_short"}, args):
+            short = charges(base, keys, args.seconds)
+    # Check the money path stayed exact under load.
+    audit = sh(PY, "manage.py", "audit_ledger", env=env, check=False, capture=True)
 
     api, basel, batch = results["api"], results["baseline"], results["batch"]
     small, large = results["bench-small"], results["bench-large"]
@@ -273,6 +303,17 @@ def main():
         f"Balance read, 1,000,000 ledger rows: p50 {large['p50']:.2f} ms  p99 {large['p99']:.2f} ms  ({large['rps']:.0f} req/s)"
     )
     print(f"  ratio 1M / 1k (p50): {large['p50'] / small['p50']:.2f}   (target ≤ 1.5)")
+    if short is not None:
+        sa, sb, sbatch = short["api"], short["baseline"], short["batch"]
+        print("Same run, three-middleware stack (bench/credits_settings_short.py, not the product):")
+        print(
+            f"  single charge {sa['rps']:8.0f} req/s (product stack {api['rps']:.0f}: {api['rps'] / sa['rps']:.2f}x), "
+            f"p99 {sa['p99']:.1f} ms; baseline {sb['rps']:.0f} req/s; ratio API / baseline {sa['rps'] / sb['rps']:.2f}"
+        )
+        print(
+            f"  batch {sbatch['rps'] * 1000:8.0f} msg/s (product stack {batch['rps'] * 1000:.0f}: "
+            f"{batch['rps'] / sbatch['rps']:.2f}x)"
+        )
     print(
         f"audit_ledger after the run: exit {audit.returncode}: {audit.stdout.strip().splitlines()[-1] if audit.stdout.strip() else audit.stderr.strip()[-200:]}"
     )

@@ -9,5 +9,3 @@ ROOT_URLCONF = "bench.credits_urls"
 DATABASES["default"]["CONN_MAX_AGE"] = 600
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 LOGGING = {"version": 1, "disable_existing_loggers": True, "root": {"level": "WARNING", "handlers": []}}
-# The baseline view goes through the same middleware stack as the API it is compared with (config/handlers.py).
-MACHINE_PATH_PREFIXES = [*MACHINE_PATH_PREFIXES, "/bench/"]  # noqa: F405

@@ -1,9 +1,9 @@
-"""WSGI entry point (gunicorn, runserver): see config/handlers.py for the two middleware stacks."""
+"""WSGI entry point (gunicorn): one middleware stack for every request, the same one the test client uses."""
 
 import os
 
+from django.core.wsgi import get_wsgi_application
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-from config.handlers import get_application  # noqa: E402
-
-application = get_application()
+application = get_wsgi_application()

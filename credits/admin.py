@@ -1,11 +1,8 @@
 """Credits in the back office. Lots, ledger and usage are read-only: money moves only through services,
 here through the grant/adjust form, which writes an audit entry in the same transaction."""
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,13 +10,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.services import audit_record
 from core.admin import OrganizationLinkMixin, ReadOnlyAdmin, changelist_url
 
 from .forms import CreditAdjustForm
 from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
 from .selectors import balance_for
-from .services import InsufficientCredits, credits_adjust, lot_grant
+from .services import InsufficientCredits, credits_adjust, credits_grant
 
 
 @admin.register(CreditBalance)
@@ -72,43 +68,27 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             org = data["organization"]
-            now = timezone.now()
-            expires_at = now + timedelta(days=data["valid_days"]) if data["valid_days"] else None
             before = balance_for(org)
             try:
-                with transaction.atomic():
-                    if data["kind"] == CreditAdjustForm.GRANT:
-                        lot = lot_grant(
-                            organization=org,
-                            credits=data["credits"],
-                            source="grant",
-                            reason=data["reason"],
-                            created_by=request.user,
-                            reference=data["reference"],
-                            granted_at=now,
-                            expires_at=expires_at,
-                        )
-                        target, action = lot, "credits.grant"
-                    else:
-                        rows = credits_adjust(
-                            organization=org,
-                            credits=data["credits"],
-                            reason=data["reason"],
-                            created_by=request.user,
-                            reference=data["reference"],
-                            expires_at=expires_at,
-                        )
-                        target, action = (rows[0].lot if rows else None), "credits.adjust"
-                    after = balance_for(org)
-                    audit_record(
-                        action=action,
-                        actor=request.user,
+                if data["kind"] == CreditAdjustForm.GRANT:
+                    credits_grant(
                         organization=org,
-                        target=target,
-                        before={"balance": before},
-                        after={"balance": after, "credits": data["credits"]},
+                        credits=data["credits"],
                         reason=data["reason"],
+                        actor=request.user,
+                        reference=data["reference"],
+                        valid_days=data["valid_days"],
                     )
+                else:
+                    credits_adjust(
+                        organization=org,
+                        credits=data["credits"],
+                        reason=data["reason"],
+                        actor=request.user,
+                        reference=data["reference"],
+                        valid_days=data["valid_days"],
+                    )
+                after = balance_for(org)
             except InsufficientCredits as exc:
                 form.add_error("credits", _("Only %(n)s credits can be taken.") % {"n": exc.balance})
             else:

@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Organization
+from accounts.models import Organization, User
+from accounts.services import audit_record
 
 from .models import CreditBalance, CreditLot, LedgerEntry
+from .selectors import balance_for
 
-REMINDER_DAYS = 3
 MESSAGE_ID_MAX_LENGTH = 128
 
 
@@ -172,7 +172,10 @@ def lot_grant(
 ) -> CreditLot:
     """Add a lot of ``credits`` valid until ``expires_at`` (default: granted_at + CREDIT_VALIDITY_DAYS),
     with its ledger row. Idempotent on (organization, source, reference) when reference is set: a replay
-    returns the existing lot and writes nothing."""
+    returns the existing lot and writes nothing.
+
+    A building block: it joins the caller's transaction (a payment's, a staff grant's). Staff grant through
+    :func:`credits_grant`, which audits."""
     if isinstance(credits, bool) or not isinstance(credits, int) or credits <= 0:
         raise ValueError("credits must be a positive integer")
     if source not in CreditLot.Source.values:
@@ -278,7 +281,7 @@ def lots_expire(*, now: datetime | None = None) -> int:
     )
     expired = 0
     for org_id in org_ids:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             balance = CreditBalance.objects.select_for_update().filter(organization_id=org_id).first()
             lots = list(
                 CreditLot.objects.filter(organization_id=org_id)
@@ -294,52 +297,131 @@ def lots_expire(*, now: datetime | None = None) -> int:
     return expired
 
 
+def credits_grant(
+    *,
+    organization: Organization,
+    credits: int,
+    reason: str,
+    actor: User | None = None,
+    reference: str = "",
+    valid_days: int | None = None,
+    via: str = "admin",
+) -> CreditLot:
+    """Staff grant bonus credits: a grant lot valid ``valid_days`` (default CREDIT_VALIDITY_DAYS) and its audit
+    entry, in one transaction. A reason is required; with a reference the grant is idempotent (a replay returns
+    the lot and audits nothing)."""
+    reason = _required_reason(reason)
+    granted_at, expires_at = _validity(valid_days)
+    with transaction.atomic(durable=True):
+        before = balance_for(organization)
+        existing = (
+            CreditLot.objects.filter(
+                organization=organization, source=CreditLot.Source.GRANT, reference=reference
+            ).first()
+            if reference
+            else None
+        )
+        lot = lot_grant(
+            organization=organization,
+            credits=credits,
+            source=CreditLot.Source.GRANT,
+            reason=reason,
+            created_by=actor,
+            reference=reference,
+            granted_at=granted_at,
+            expires_at=expires_at,
+        )
+        if existing is None:
+            audit_record(
+                action="credits.grant",
+                actor=actor,
+                organization=organization,
+                target=lot,
+                before={"balance": before},
+                after={
+                    "balance": balance_for(organization),
+                    "credits": credits,
+                    "expires_at": lot.expires_at.isoformat(),
+                    "via": via,
+                },
+                reason=reason,
+            )
+        return lot
+
+
 def credits_adjust(
     *,
     organization: Organization,
     credits: int,
     reason: str,
-    created_by=None,
+    actor: User | None = None,
     reference: str = "",
-    expires_at: datetime | None = None,
+    valid_days: int | None = None,
 ) -> list[LedgerEntry]:
-    """A staff correction. Positive: a new adjustment lot (with its own expiry). Negative: taken from the
-    spendable lots, soonest-expiring first, refused whole if it does not fit. A reason is required."""
+    """A staff correction, audited in the same transaction. Positive: a new adjustment lot (valid
+    ``valid_days``, default CREDIT_VALIDITY_DAYS). Negative: taken from the spendable lots, soonest-expiring first, refused whole if it does not fit.
+    A reason is required."""
+    reason = _required_reason(reason)
+    if isinstance(credits, bool) or not isinstance(credits, int) or credits == 0:
+        raise ValueError(_("Credits must be a non-zero integer."))
+    now, expires_at = _validity(valid_days)
+    with transaction.atomic(durable=True):
+        before = balance_for(organization)
+        if credits > 0:
+            lot = lot_grant(
+                organization=organization,
+                credits=credits,
+                source=CreditLot.Source.ADJUSTMENT,
+                reason=reason,
+                created_by=actor,
+                reference=reference,
+                granted_at=now,
+                expires_at=expires_at,
+            )
+            rows = list(lot.ledger.all())
+        else:
+            needed = -credits
+            balance = _lock_balance(organization)
+            lots = _spendable_lots(organization.pk, now)
+            available = sum(r for _i, r in lots)
+            if needed > available:
+                raise InsufficientCredits(available, needed)
+            allocation = _allocate(lots, needed)
+            _debit_lots(allocation)
+            rows = _write_debits(
+                balance,
+                allocation,
+                kind=LedgerEntry.Kind.ADJUSTMENT,
+                now=now,
+                reference=reference,
+                reason=reason,
+                created_by=actor,
+            )
+        audit_record(
+            action="credits.adjust",
+            actor=actor,
+            organization=organization,
+            target=rows[0].lot if rows else None,
+            before={"balance": before},
+            after={"balance": balance_for(organization), "credits": credits},
+            reason=reason,
+        )
+        return rows
+
+
+def _validity(valid_days: int | None) -> tuple[datetime, datetime | None]:
+    """(now, now + valid_days), or (now, None) for lot_grant's default validity."""
+    if valid_days is not None and (isinstance(valid_days, bool) or not isinstance(valid_days, int) or valid_days <= 0):
+        raise ValueError(_("The validity must be a positive number of days."))
+    now = timezone.now()
+    return now, (now + timedelta(days=valid_days) if valid_days else None)
+
+
+def _required_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValueError(_("A reason is required."))
-    if isinstance(credits, bool) or not isinstance(credits, int) or credits == 0:
-        raise ValueError(_("Credits must be a non-zero integer."))
-    if credits > 0:
-        lot = lot_grant(
-            organization=organization,
-            credits=credits,
-            source=CreditLot.Source.ADJUSTMENT,
-            reason=reason,
-            created_by=created_by,
-            reference=reference,
-            expires_at=expires_at,
-        )
-        return list(lot.ledger.all())
-    needed = -credits
-    now = timezone.now()
-    with transaction.atomic():
-        balance = _lock_balance(organization)
-        lots = _spendable_lots(organization.pk, now)
-        available = sum(r for _i, r in lots)
-        if needed > available:
-            raise InsufficientCredits(available, needed)
-        allocation = _allocate(lots, needed)
-        _debit_lots(allocation)
-        return _write_debits(
-            balance,
-            allocation,
-            kind=LedgerEntry.Kind.ADJUSTMENT,
-            now=now,
-            reference=reference,
-            reason=reason,
-            created_by=created_by,
-        )
+    return reason
 
 
 # --- usage -----------------------------------------------------------------------------------------
@@ -405,7 +487,7 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
     insufficient_credits, or invalid for an id already used with other fields), set-based: one lock,
     one read of the existing ids, one update of the lots, bulk inserts. Returns (results, balance)."""
     batch_ref = f"batch:{uuid.uuid4()}"
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         balance = _lock_balance(organization, create=False)
         now = timezone.now()
         ids = list({m.message_id for m in messages})
@@ -473,85 +555,3 @@ def _bulk_insert_usage(organization, charged, lot_ids, spendable_after, now) -> 
                 spendable_after,
             ],
         )
-
-
-# --- reminders -------------------------------------------------------------------------------------
-
-
-def _owner_emails(organization_id) -> list[str]:
-    return list(
-        Membership.objects.filter(
-            organization_id=organization_id, role=Membership.Role.OWNER, user__is_active=True
-        ).values_list("user__email", flat=True)
-    )
-
-
-def credits_remind(*, now: datetime | None = None) -> dict:
-    """E-mail owners about lots expiring within REMINDER_DAYS (once per lot) and balances below the
-    organization's threshold (once per crossing: the flag is cleared when the balance rises again).
-    Each reminder is claimed with a conditional update first, so two workers never send it twice."""
-    from .selectors import balance_for
-
-    now = now or timezone.now()
-    sent = {"expiring": 0, "low_balance": 0}
-    soon = (
-        CreditLot.objects.spendable(now)
-        .filter(expires_at__lte=now + timedelta(days=REMINDER_DAYS), expiry_reminded_at__isnull=True)
-        .select_related("organization")
-    )
-    claimed: dict = {}
-    for lot in soon:
-        if CreditLot.objects.filter(pk=lot.pk, expiry_reminded_at__isnull=True).update(expiry_reminded_at=now):
-            claimed.setdefault(lot.organization, []).append(lot)
-    for organization, lots in claimed.items():
-        recipients = _owner_emails(organization.pk)
-        if not recipients:
-            continue
-        lines = "\n".join(
-            _("- %(remaining)s credits expire on %(date)s")
-            % {
-                "remaining": f"{lot.remaining:,}".replace(",", "."),
-                "date": timezone.localtime(lot.expires_at).strftime("%Y-%m-%d %H:%M"),
-            }
-            for lot in lots
-        )
-        send_mail(
-            _("Your Saldo credits expire soon"),
-            _(
-                "Hello,\n\nSome message credits of %(org)s expire within %(days)s days:\n%(lines)s\n\n"
-                "Unused credits cannot be spent after they expire.\n\n%(url)s\n"
-            )
-            % {"org": organization.name, "days": REMINDER_DAYS, "lines": lines, "url": settings.SITE_URL + "/"},
-            None,
-            recipients,
-        )
-        sent["expiring"] += 1
-
-    for row in CreditBalance.objects.select_related("organization"):
-        org = row.organization
-        current = balance_for(org)
-        if current < org.low_balance_threshold:
-            if row.low_balance_notified_at is None and CreditBalance.objects.filter(
-                pk=row.pk, low_balance_notified_at__isnull=True
-            ).update(low_balance_notified_at=now):
-                recipients = _owner_emails(org.pk)
-                if recipients:
-                    send_mail(
-                        _("Your Saldo credit balance is low"),
-                        _(
-                            "Hello,\n\n%(org)s has %(balance)s message credits left, below your threshold of "
-                            "%(threshold)s. Top up to keep your chatbot running:\n%(url)s\n"
-                        )
-                        % {
-                            "org": org.name,
-                            "balance": f"{current:,}".replace(",", "."),
-                            "threshold": f"{org.low_balance_threshold:,}".replace(",", "."),
-                            "url": settings.SITE_URL + "/credits/top-up/",
-                        },
-                        None,
-                        recipients,
-                    )
-                    sent["low_balance"] += 1
-        elif row.low_balance_notified_at is not None:
-            CreditBalance.objects.filter(pk=row.pk).update(low_balance_notified_at=None)
-    return sent

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import reminders, services
 
 
 @shared_task(name="credits.tasks.expire_credit_lots")
@@ -12,4 +12,4 @@ def expire_credit_lots() -> int:
 
 @shared_task(name="credits.tasks.send_credit_reminders")
 def send_credit_reminders() -> dict:
-    return services.credits_remind()
+    return reminders.credits_remind()

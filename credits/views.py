@@ -6,8 +6,8 @@ from django.utils import timezone
 from accounts.decorators import organization_required
 from core.csv import stream_csv
 
+from .reminders import REMINDER_DAYS
 from .selectors import balance_for, ledger_for, lots_for, usage_per_day
-from .services import REMINDER_DAYS
 
 LEDGER_ROWS_ON_DASHBOARD = 10
 

@@ -61,16 +61,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Machines (the REST API, payment and WhatsApp webhooks) authenticate every request with a key or a signature and
-# keep no session: their requests skip sessions, CSRF, messages, locale, login throttling and the organization
-# switcher (config/handlers.py).
-MACHINE_PATH_PREFIXES = ["/api/v1/", "/webhooks/"]
-MACHINE_MIDDLEWARE = [
-    "config.logging.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
-
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -149,9 +149,9 @@ def test_it_claws_back_only_the_unspent_part_once(organization, grant):
 
 def test_it_adjusts_up_and_down_with_a_reason(organization, grant, staff):
     grant(organization, 10, days=5)
-    credits_adjust(organization=organization, credits=5, reason="goodwill", created_by=staff)
+    credits_adjust(organization=organization, credits=5, reason="goodwill", actor=staff)
     assert balance_for(organization) == 15
-    rows = credits_adjust(organization=organization, credits=-12, reason="double grant", created_by=staff)
+    rows = credits_adjust(organization=organization, credits=-12, reason="double grant", actor=staff)
     assert sum(r.delta for r in rows) == -12
     assert balance_for(organization) == 3
     with pytest.raises(InsufficientCredits):

@@ -1,6 +1,6 @@
-"""The WSGI application (config/handlers.py): browser pages keep the full middleware stack, machine endpoints
-(API, webhooks) run through the short one. The test client builds its own full-stack handler, so these tests
-call the application the way gunicorn does."""
+"""The WSGI application gunicorn serves (config.wsgi), called the way gunicorn calls it: one middleware stack for
+pages and machines alike, the same one the test client and the ASGI application build. Machine paths (API,
+webhooks) skip what they do not need at the view (CSRF exemption, no session access), so they set no cookie."""
 
 import io
 import json
@@ -8,8 +8,11 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
+from django.core.handlers import base
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.test.client import AsyncClientHandler, ClientHandler
 
-from config.handlers import MachineWSGIHandler, SaldoWSGIApplication
 from credits.services import lot_grant
 
 
@@ -45,39 +48,40 @@ def header_names(headers):
 
 @pytest.fixture
 def app():
-    return SaldoWSGIApplication()
+    from config.wsgi import application
+
+    return application
 
 
-def test_the_entry_point_is_the_dispatching_application():
-    from config import wsgi
+def loaded_middleware(handler, monkeypatch):
+    """The middleware classes a handler builds, in order, as its own load_middleware() imports them."""
+    loaded = []
+    real = base.import_string
 
-    assert isinstance(wsgi.application, SaldoWSGIApplication)
+    def recording(path):
+        loaded.append(path)
+        return real(path)
+
+    monkeypatch.setattr(base, "import_string", recording)
+    handler.load_middleware(is_async=isinstance(handler, ASGIHandler))
+    monkeypatch.undo()
+    return loaded[::-1]  # Django builds the chain from the innermost middleware outwards
 
 
-def test_machine_paths_get_the_short_stack_and_pages_the_full_one(app):
-    assert isinstance(app.handler_for("/api/v1/usage/messages"), MachineWSGIHandler)
-    assert isinstance(app.handler_for("/webhooks/whatsapp"), MachineWSGIHandler)
-    assert isinstance(app.handler_for("/webhooks/payments/midtrans"), MachineWSGIHandler)
-    for page in (
-        "/",
-        "/accounts/login/",
-        "/billing/subscription/",
-        "/admin/",
-        "/api/docs/",
-        "/api/schema/",
-        "/healthz",
-    ):
-        assert not isinstance(app.handler_for(page), MachineWSGIHandler), page
-    machine, site = app.machine.middleware, app.site.middleware
-    assert machine == list(settings.MACHINE_MIDDLEWARE)
-    assert site == list(settings.MIDDLEWARE)
-    assert "django.middleware.csrf.CsrfViewMiddleware" in site and "axes.middleware.AxesMiddleware" in site
-    # Building the machine stack does not leave the site's setting changed.
-    assert "django.contrib.sessions.middleware.SessionMiddleware" in settings.MIDDLEWARE
+def test_production_and_the_test_client_run_the_same_middleware(app, monkeypatch):
+    from config.asgi import application as asgi_application
+
+    assert type(app) is WSGIHandler and type(asgi_application) is ASGIHandler
+    production = loaded_middleware(WSGIHandler(), monkeypatch)
+    assert production == list(settings.MIDDLEWARE)
+    assert loaded_middleware(ClientHandler(), monkeypatch) == production
+    assert loaded_middleware(ASGIHandler(), monkeypatch) == production
+    assert loaded_middleware(AsyncClientHandler(), monkeypatch) == production
+    assert "django.middleware.csrf.CsrfViewMiddleware" in production and "axes.middleware.AxesMiddleware" in production
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_charge_through_the_machine_stack_is_exact_and_sets_no_cookie(app, organization, api_key):
+def test_a_charge_through_the_production_application_is_exact_and_sets_no_cookie(app, organization, api_key):
     lot_grant(organization=organization, credits=2, source="grant", reason="test")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {api_key}", "HTTP_X_REQUEST_ID": "req-123"}
     body = json.dumps({"message_id": "wamid.1", "direction": "outbound"}).encode()
@@ -86,7 +90,7 @@ def test_a_charge_through_the_machine_stack_is_exact_and_sets_no_cookie(app, org
     assert dict(headers)["X-Request-ID"] == "req-123"
     assert "x-frame-options" in header_names(headers) and "x-content-type-options" in header_names(headers)
     assert "set-cookie" not in header_names(headers)
-    assert "Cookie" not in dict(headers).get("Vary", "") and "Accept-Language" not in dict(headers).get("Vary", "")
+    assert "Cookie" not in dict(headers).get("Vary", "")
     replay = wsgi(app, "POST", "/api/v1/usage/messages", body=body, headers=auth)
     assert replay[0] == 200 and json.loads(replay[2])["balance"] == 1
     # No key: 401 with the API's error shape; a bad body: 400 with a reason. Never a 500.
@@ -97,7 +101,7 @@ def test_a_charge_through_the_machine_stack_is_exact_and_sets_no_cookie(app, org
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_webhook_with_a_bad_signature_is_refused_through_the_machine_stack(app):
+def test_a_webhook_with_a_bad_signature_is_refused_through_the_production_application(app):
     status, _headers, _content = wsgi(
         app,
         "POST",
@@ -120,11 +124,11 @@ def test_pages_keep_sessions_and_csrf(app):
         body=b"username=a&password=b",
         headers={"CONTENT_TYPE": "application/x-www-form-urlencoded"},
     )
-    assert status == 403  # no CSRF token: refused by the site stack
+    assert status == 403  # no CSRF token: refused
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_signed_whatsapp_delivery_is_verified_and_stored_through_the_machine_stack(app):
+def test_a_signed_whatsapp_delivery_is_verified_and_stored_through_the_production_application(app):
     from conversations.models import WebhookEvent
     from tests.conversations.helpers import load_fixture, sign
 

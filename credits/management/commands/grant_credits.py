@@ -1,13 +1,8 @@
-from datetime import timedelta
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import Organization
-from accounts.services import audit_record
 from credits.selectors import balance_for
-from credits.services import lot_grant
+from credits.services import credits_grant
 
 
 class Command(BaseCommand):
@@ -30,29 +25,16 @@ class Command(BaseCommand):
             raise CommandError("--credits must be a positive number.")
         if not reason.strip():
             raise CommandError("--reason may not be blank.")
-        now = timezone.now()
-        expires_at = None
-        if days is not None:
-            if days <= 0:
-                raise CommandError("--days must be positive.")
-            expires_at = now + timedelta(days=days)
-        with transaction.atomic():
-            lot = lot_grant(
-                organization=organization,
-                credits=credits,
-                source="grant",
-                reason=reason.strip(),
-                reference=reference,
-                granted_at=now,
-                expires_at=expires_at,
-            )
-            audit_record(
-                action="credits.grant",
-                organization=organization,
-                target=lot,
-                after={"credits": credits, "expires_at": lot.expires_at.isoformat(), "via": "grant_credits command"},
-                reason=reason.strip(),
-            )
+        if days is not None and days <= 0:
+            raise CommandError("--days must be positive.")
+        lot = credits_grant(
+            organization=organization,
+            credits=credits,
+            reason=reason,
+            reference=reference,
+            valid_days=days,
+            via="grant_credits command",
+        )
         self.stdout.write(
             f"Granted {lot.credits} credits to {organization.slug} (lot {lot.pk}, expires {lot.expires_at:%Y-%m-%d %H:%M %Z}). "
             f"Balance: {balance_for(organization)}"
