@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdmin
 
 from . import services
+from .admin_mixins import AuditedAdminMixin
 from .models import ApiKey, AuditEntry, Invitation, Membership, User
 
 
@@ -49,7 +50,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name", "organization__slug"]
@@ -58,7 +59,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["email", "organization", "role", "invited_by", "created_at", "accepted_at"]
     list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "organization__name"]
@@ -86,7 +87,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke selected API keys"))
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
-            services.api_key_revoke(api_key=key)
+            services.api_key_revoke(api_key=key, actor=request.user)
         self.message_user(request, _("Keys revoked."))
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .models import ApiKey, Invitation, Membership, Organization, User, hash_api_key
+from .models import ApiKey, AuditEntry, Invitation, Membership, Organization, User, hash_api_key
 
 
 def _unique_slug(name: str) -> str:
@@ -86,19 +89,51 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     return membership
 
 
-@transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+@transaction.atomic(durable=True)
+def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
+    """Remove a member. An organization keeps at least one owner (counted under a lock on the owners' rows,
+    so two owners removing each other at once cannot leave none). Audited in the same transaction."""
     if membership.role == Membership.Role.OWNER:
-        owners = Membership.objects.filter(organization=membership.organization, role=Membership.Role.OWNER)
-        if owners.count() <= 1:
+        owners = list(
+            Membership.objects.select_for_update()
+            .filter(organization=membership.organization, role=Membership.Role.OWNER)
+            .values_list("pk", flat=True)
+        )
+        if len(owners) <= 1:
             raise ValueError(_("An organization needs at least one owner."))
+    before = {"user": membership.user.email, "role": membership.role}
+    audit_record(
+        action="membership.remove",
+        actor=actor,
+        organization=membership.organization,
+        target=membership,
+        before=before,
+        reason=_("Removed from the settings page"),
+    )
     membership.delete()
+
+
+@transaction.atomic(durable=True)
+def invitation_cancel(*, invitation: Invitation, actor: User | None = None) -> None:
+    """Cancel an invitation that has not been accepted (an accepted one is a membership: remove that instead)."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise ValueError(_("This invitation was already accepted."))
+    audit_record(
+        action="invitation.cancel",
+        actor=actor,
+        organization=invitation.organization,
+        target=invitation,
+        before={"email": invitation.email, "role": invitation.role},
+        reason=_("Cancelled from the settings page"),
+    )
+    invitation.delete()
 
 
 def api_key_create(
     *, organization: Organization, name: str = "default", created_by: User | None = None
 ) -> tuple[ApiKey, str]:
-    """Create an API key. The raw key is returned once and never stored."""
+    """Create an API key. The raw key is returned once and never stored; the creation is audited with it."""
     for _attempt in range(3):
         raw, prefix = ApiKey.generate()
         try:
@@ -110,16 +145,34 @@ def api_key_create(
                     key_hash=hash_api_key(raw),
                     created_by=created_by,
                 )
+                audit_record(
+                    action="api_key.create",
+                    actor=created_by,
+                    organization=organization,
+                    target=key,
+                    after={"name": key.name, "prefix": key.prefix},
+                )
             return key, raw
         except IntegrityError:  # pragma: no cover - a 256-bit collision
             continue
     raise RuntimeError("Could not generate a unique API key")
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> ApiKey:
+    """Revoke a key (it answers 401 from then on). Revoking a revoked key changes nothing and audits nothing."""
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            action="api_key.revoke",
+            actor=actor,
+            organization=api_key.organization,
+            target=api_key,
+            before={"revoked_at": None},
+            after={"revoked_at": api_key.revoked_at.isoformat()},
+        )
     return api_key
 
 
@@ -133,9 +186,8 @@ def audit_record(
     after: dict | None = None,
     reason: str = "",
 ):
-    """Record a staff action that changes money or access. Call it inside the transaction of the change."""
-    from .models import AuditEntry
-
+    """Record an action that changes money or access. Services call it inside the transaction of the change,
+    so the entry and the change commit or roll back together."""
     return AuditEntry.objects.create(
         action=action,
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
@@ -146,6 +198,36 @@ def audit_record(
         before=before or {},
         after=after or {},
         reason=reason,
+    )
+
+
+def _jsonable(values: dict) -> dict:
+    return json.loads(json.dumps({k: getattr(v, "pk", v) for k, v in values.items()}, cls=DjangoJSONEncoder))
+
+
+def admin_edit_record(
+    *,
+    actor: User,
+    instance,
+    action: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    inlines: dict | None = None,
+) -> AuditEntry:
+    """Record an edit made through a plain admin form (``AuditedAdminMixin``), inside the admin's transaction.
+    ``action`` is add, change or delete; ``inlines`` lists the inline rows added, changed or deleted."""
+    organization = instance if isinstance(instance, Organization) else getattr(instance, "organization", None)
+    after = _jsonable(after or {})
+    if inlines:
+        after["inlines"] = inlines
+    return audit_record(
+        action=f"{instance._meta.label_lower}.admin_{action}",
+        actor=actor,
+        organization=organization if isinstance(organization, Organization) else None,
+        target=instance,
+        before=_jsonable(before or {}),
+        after=after,
+        reason=_("Edited in the admin"),
     )
 
 

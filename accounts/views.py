@@ -105,14 +105,14 @@ def settings_page(request):
                 key_form = ApiKeyForm(prefix="key")
         elif action == "revoke_key":
             key = selectors.get_for_organization(ApiKey.objects.all(), org, pk=request.POST.get("key_id"))
-            services.api_key_revoke(api_key=key)
+            services.api_key_revoke(api_key=key, actor=request.user)
             messages.success(request, _("API key %(prefix)s… revoked.") % {"prefix": key.prefix})
             return redirect("settings")
         elif action == "cancel_invite":
             invitation = selectors.get_for_organization(
                 Invitation.objects.filter(accepted_at__isnull=True), org, pk=request.POST.get("invitation_id")
             )
-            invitation.delete()
+            services.invitation_cancel(invitation=invitation, actor=request.user)
             messages.success(request, _("Invitation cancelled."))
             return redirect("settings")
         elif action == "remove_member":
@@ -120,7 +120,7 @@ def settings_page(request):
                 Membership.objects.all(), org, pk=request.POST.get("membership_id")
             )
             try:
-                services.membership_remove(membership=membership)
+                services.membership_remove(membership=membership, actor=request.user)
             except ValueError as exc:
                 messages.error(request, str(exc))
             else:

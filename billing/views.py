@@ -22,7 +22,7 @@ from accounts.services import organization_update_billing
 from core.money import format_thousands
 
 from .forms import CheckoutForm, ChooseCreditsForm
-from .gateways import GATEWAYS, GatewayError
+from .gateways import GATEWAYS, GatewayError, InvalidNotification
 from .gateways import sandbox as sandbox_gateway
 from .models.purchases import Purchase
 from .selectors.purchases import (
@@ -282,7 +282,9 @@ def payment_webhook(request, gateway):
     if gateway not in GATEWAYS:
         raise Http404
     try:
-        status, payload = webhook_handle(gateway_name=gateway, headers=request.headers, body=request.body)
+        notification = webhook_handle(gateway_name=gateway, headers=request.headers, body=request.body)
     except ImproperlyConfigured as exc:  # the sandbox in production
         raise Http404 from exc
-    return JsonResponse(payload, status=status)
+    except InvalidNotification as exc:
+        return JsonResponse({"error": "invalid_notification", "detail": str(exc)}, status=exc.status)
+    return JsonResponse({"status": "received", "id": notification.pk})

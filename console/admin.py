@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import MembershipInline
+from accounts.admin_mixins import AuditedAdminMixin
 from accounts.models import ApiKey, Membership, Organization
 from accounts.services import organization_api_access_set
 from billing.models import Invoice, Purchase
@@ -42,7 +43,7 @@ def _local(dt) -> str:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """One page per customer: balance, lots, ledger, purchases, invoices, conversations and API keys, with the
     staff actions (grant or adjust credits, suspend or restore the API, CSV exports). Panels only show what the
     user's role may view; money moves only through the credits admin's audited form."""

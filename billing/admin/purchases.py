@@ -13,12 +13,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_mixins import AuditedAdminMixin
 from core.money import format_rupiah, format_thousands
 
 from ..models.purchases import PaymentNotification, PaymentSession, PriceList, PriceTier, Purchase, PurchaseReview
 from ..services.purchases import (
     PurchaseError,
-    notification_process,
+    notification_reprocess,
     purchase_review_approve,
     purchase_review_dismiss,
     purchase_review_refund,
@@ -32,7 +33,7 @@ class PriceTierInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "effective_from", "tiers_summary", "in_force"]
     search_fields = ["name"]
     inlines = [PriceTierInline]
@@ -332,26 +333,9 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reprocess (confirm with the gateway and apply again)"), permissions=["change"])
     def reprocess(self, request, queryset):
-        from django.db import transaction
-
-        from accounts.services import audit_record
-
         outcome: dict[str, int] = {}
         for notification in queryset.select_related("purchase__organization"):
-            before = {"status": notification.status, "error": notification.error}
-            done = notification_process(notification=notification)
-            status = done.status
+            status = notification_reprocess(notification=notification, actor=request.user).status
             outcome[status] = outcome.get(status, 0) + 1
-            with transaction.atomic():
-                # Who ran it, what the notification said before and after (processing is idempotent).
-                audit_record(
-                    action="payment_notification.reprocess",
-                    actor=request.user,
-                    organization=done.purchase.organization if done.purchase_id else None,
-                    target=done,
-                    before=before,
-                    after={"status": status, "error": done.error},
-                    reason=_("Reprocessed from the admin"),
-                )
         summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items()))
         self.message_user(request, _("Reprocessed: %(summary)s.") % {"summary": summary})

@@ -35,7 +35,7 @@ from accounts.models import Organization, User
 from accounts.services import audit_record
 from core.money import format_thousands
 
-from ..gateways import Gateway, GatewayError, InvalidNotification, PaymentEvent, get_gateway
+from ..gateways import Gateway, GatewayError, PaymentEvent, get_gateway
 from ..gateways import base as events
 from ..models.invoices import Invoice
 from ..models.purchases import PaymentNotification, PaymentSession, Purchase
@@ -555,7 +555,7 @@ def _review_close(
     return purchase
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Purchase:
     """Staff accept the payment as it is: credit it if not yet credited (an amount mismatch staff judged
     acceptable), mark the invoice paid, and close the review. Not for reversed payments."""
@@ -579,7 +579,7 @@ def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Pu
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Purchase:
     """Staff returned the money to the payer outside Saldo: take back what is unspent of the lot (the
     rest stays owed), void an unpaid invoice or issue a credit note for a paid one, and close as cancelled."""
@@ -608,7 +608,7 @@ def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Pur
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def purchase_review_dismiss(*, purchase: Purchase, actor: User, note: str) -> Purchase:
     """Staff looked and nothing needs changing (e.g. a late payment that was rightly credited, or a
     reversal whose owed credits are being collected elsewhere). The purchase leaves the queue; a credited
@@ -623,15 +623,13 @@ def purchase_review_dismiss(*, purchase: Purchase, actor: User, note: str) -> Pu
     )
 
 
-def webhook_handle(*, gateway_name: str, headers, body: bytes) -> tuple[int, dict]:
+def webhook_handle(*, gateway_name: str, headers, body: bytes) -> PaymentNotification:
     """What ``/webhooks/payments/<gateway>`` does, shared with the sandbox page so that its notifications
-    take exactly the real path: verify, store, queue processing after commit, answer."""
+    take exactly the real path: verify, store, queue processing. Raises ``InvalidNotification`` when the
+    notification fails verification (nothing is stored then); the view maps that to its HTTP answer."""
     from ..tasks.purchases import process_payment_notification
 
-    try:
-        notification, needs_processing = notification_receive(gateway_name=gateway_name, headers=headers, body=body)
-    except InvalidNotification as exc:
-        return exc.status, {"error": "invalid_notification", "detail": str(exc)}
+    notification, needs_processing = notification_receive(gateway_name=gateway_name, headers=headers, body=body)
     if needs_processing:
         # The notification row is already committed (its own atomic block; webhooks run outside any
         # request transaction), so the worker can read it: queue now rather than on_commit.
@@ -640,4 +638,23 @@ def webhook_handle(*, gateway_name: str, headers, body: bytes) -> tuple[int, dic
         except Exception:  # broker down: do the work here rather than leave a stored payment unapplied
             logger.warning("could not queue notification %s; processing inline", notification.pk, exc_info=True)
             notification_process(notification=notification)
-    return 200, {"status": "received", "id": notification.pk}
+    return notification
+
+
+def notification_reprocess(*, notification: PaymentNotification, actor: User) -> PaymentNotification:
+    """Staff reprocess a stored notification: confirm with the gateway again and apply (idempotent, so a
+    notification already applied changes nothing). The gateway call runs outside any transaction; the audit
+    entry (who, and the notification's state before and after) is written once the outcome is known."""
+    before = {"status": notification.status, "error": notification.error}
+    done = notification_process(notification=notification)
+    with transaction.atomic(durable=True):
+        audit_record(
+            action="payment_notification.reprocess",
+            actor=actor,
+            organization=done.purchase.organization if done.purchase_id else None,
+            target=done,
+            before=before,
+            after={"status": done.status, "error": done.error},
+            reason=_("Reprocessed from the admin"),
+        )
+    return done

@@ -131,6 +131,31 @@ def test_reprocess_a_failed_notification(staff_client, organization):
     notification.refresh_from_db()
     assert notification.status == "processed" and notification.error == ""
     assert balance_for(organization) == 1000
+    from accounts.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="payment_notification.reprocess")
+    assert entry.before == {"status": "failed", "error": "boom"}
+    assert entry.after == {"status": "processed", "error": ""}
+    assert entry.organization == organization
+
+
+def test_a_review_decision_rolls_back_with_its_audit_entry(organization, staff):
+    from unittest import mock
+
+    from accounts.models import AuditEntry
+    from billing.services import purchases as purchase_services
+
+    purchase = paid(make_purchase(organization), amount=5)
+    status_before = purchase.status
+
+    def boom(**kwargs):
+        raise RuntimeError("audit store down")
+
+    with mock.patch.object(purchase_services, "audit_record", boom), pytest.raises(RuntimeError):
+        purchase_review_approve(purchase=purchase, actor=staff, note="Customer confirmed by phone")
+    purchase.refresh_from_db()
+    assert purchase.status == status_before and purchase.reviewed_at is None
+    assert balance_for(organization) == 0 and not AuditEntry.objects.exists()
 
 
 def test_a_price_list_in_force_is_read_only(staff_client):
