@@ -7,6 +7,7 @@ written here commits or rolls back with the edit itself. The entry is written by
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.forms.models import model_to_dict
 
 from . import services
@@ -19,7 +20,7 @@ def _snapshot(instance, fields) -> dict:
     return model_to_dict(instance, fields=fields)
 
 
-class AuditedAdminMixin:
+class AuditedAdminMixin(admin.ModelAdmin):
     """Mix into a ``ModelAdmin``: additions, changes (fields and inline rows) and deletions become audit entries."""
 
     def save_model(self, request, obj, form, change):

@@ -26,7 +26,7 @@ class SignupForm(forms.Form):
         return email
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("password"):
             user = User(email=data.get("email", ""), full_name=data.get("full_name", ""))
             try:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from .models import ApiKey, Membership, Organization, User
+
+_M = TypeVar("_M", bound=Model)
 
 
 def organizations_for(user: User) -> QuerySet[Organization]:
@@ -26,12 +31,12 @@ def api_keys_for(organization: Organization) -> QuerySet[ApiKey]:
     return organization.api_keys.order_by("-created_at")
 
 
-def get_for_organization(queryset, organization: Organization, **lookup):
+def get_for_organization(queryset: QuerySet[_M], organization: Organization, **lookup: object) -> _M:
     """Fetch one object belonging to ``organization`` or raise 404: another organization's object
     is indistinguishable from one that does not exist."""
     try:
         return queryset.get(organization=organization, **lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
     except Exception as exc:  # invalid UUIDs raise ValidationError
         from django.core.exceptions import ValidationError

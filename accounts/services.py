@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -26,7 +29,7 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, name: str, owner: User, slug: str | None = None, **billing) -> Organization:
+def organization_create(*, name: str, owner: User, slug: str | None = None, **billing: Any) -> Organization:
     """Create an organization with ``owner`` as its first owner."""
     org = Organization.objects.create(name=name, slug=slug or _unique_slug(name), **billing)
     Membership.objects.create(user=owner, organization=org, role=Membership.Role.OWNER)
@@ -42,7 +45,7 @@ def user_signup(*, email: str, password: str, full_name: str, organization_name:
 
 
 @transaction.atomic
-def organization_update_billing(*, organization: Organization, **fields) -> Organization:
+def organization_update_billing(*, organization: Organization, **fields: Any) -> Organization:
     allowed = {"name", "legal_name", "npwp", "address", "invoice_email", "low_balance_threshold"}
     for key, value in fields.items():
         if key not in allowed:
@@ -181,11 +184,11 @@ def audit_record(
     action: str,
     actor: User | None = None,
     organization: Organization | None = None,
-    target=None,
+    target: Model | None = None,
     before: dict | None = None,
     after: dict | None = None,
-    reason: str = "",
-):
+    reason: str | Promise = "",
+) -> AuditEntry:
     """Record an action that changes money or access. Services call it inside the transaction of the change,
     so the entry and the change commit or roll back together."""
     return AuditEntry.objects.create(
@@ -197,7 +200,7 @@ def audit_record(
         target_repr=str(target)[:255] if target is not None else "",
         before=before or {},
         after=after or {},
-        reason=reason,
+        reason=str(reason),
     )
 
 
@@ -208,7 +211,7 @@ def _jsonable(values: dict) -> dict:
 def admin_edit_record(
     *,
     actor: User,
-    instance,
+    instance: Model,
     action: str,
     before: dict | None = None,
     after: dict | None = None,

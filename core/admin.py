@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -15,13 +17,13 @@ __all__ = ["ReadOnlyAdmin", "changelist_url", "link", "OrganizationLinkMixin"]
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows that record history (ledger, usage, audit log, heartbeats): nobody adds, changes or deletes them."""
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -39,7 +41,7 @@ class OrganizationLinkMixin:
     """An ``organization_link`` column for admins of rows that belong to an organization."""
 
     @admin.display(description=_("organization"), ordering="organization__name")
-    def organization_link(self, obj):
+    def organization_link(self, obj: Any) -> str:
         if not obj.organization_id:
             return "—"
         return link(reverse("admin:accounts_organization_change", args=[obj.organization_id]), obj.organization)

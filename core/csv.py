@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 
@@ -20,7 +20,7 @@ def stream_csv(filename: str, header: Sequence[object], rows: Iterable[Sequence[
     software reads UTF-8."""
     writer = csv.writer(_Echo())
 
-    def lines():
+    def lines() -> Iterator[str]:
         yield "\ufeff"
         yield writer.writerow([str(h) for h in header])
         for row in rows:

@@ -6,7 +6,7 @@ from .base import *  # noqa: F403
 from .base import database_config, env
 
 DEBUG = False
-LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # type: ignore[index]  # noqa: F405
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DATABASES = {"default": database_config()}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
