@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 
-MONEY_APPS = ["credits.*", "billing.*"]
-EVERYTHING = ["accounts.*", "credits.*", "billing.*", "conversations.*", "console.*", "django_celery_beat.*"]
+MONEY_APPS = ["credits.*", "invoices.*", "billing.*"]
+EVERYTHING = [
+    "accounts.*",
+    "credits.*",
+    "invoices.*",
+    "billing.*",
+    "conversations.*",
+    "console.*",
+    "django_celery_beat.*",
+]
 
 ROLES: dict[str, dict[str, list[str]]] = {
     "Finance": {

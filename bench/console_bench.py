@@ -54,7 +54,7 @@ SELECT CASE WHEN k = 0 THEN 'purchase' ELSE 'usage' END, CASE WHEN k = 0 THEN 10
        md5('lot' || i)::uuid, md5('org' || i)::uuid
 FROM generate_series(1, %(n)s) i, generate_series(0, 9) k;
 
-INSERT INTO billing_invoice (id, kind, status, number, created_at, issued_at, paid_at, void_reason, payment_reference,
+INSERT INTO invoices_invoice (id, kind, status, number, created_at, issued_at, paid_at, void_reason, payment_reference,
                              subtotal, tax, total, currency, buyer_name, buyer_legal_name, buyer_npwp, buyer_address,
                              buyer_email, seller_name, seller_npwp, seller_address, seller_email, reference, pdf,
                              pdf_status, email_attempts, email_error, organization_id)

@@ -1,13 +1,11 @@
 from django.urls import path
 
-from . import invoice_views, views
+from . import subscription_views, views
 
 app_name = "billing"
 
 urlpatterns = [
-    path("subscription/", invoice_views.subscription, name="subscription"),
-    path("invoices/<uuid:pk>/", invoice_views.invoice_detail, name="invoice_detail"),
-    path("invoices/<uuid:pk>/pdf/", invoice_views.invoice_pdf, name="invoice_pdf"),
+    path("subscription/", subscription_views.subscription, name="subscription"),
     path("purchases/<uuid:pk>/", views.purchase_status, name="purchase_status"),
     path("purchases/<uuid:pk>/resume/", views.purchase_resume, name="purchase_resume"),
     path("purchases/<uuid:pk>/cancel/", views.purchase_cancel_view, name="purchase_cancel"),

@@ -9,6 +9,7 @@ from console.views import healthz
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("credits.api_urls")),
+    path("", include("invoices.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("conversations.api_urls")),
 ]
@@ -18,6 +19,7 @@ urlpatterns = [
     path("credits/", include("billing.topup_urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", account_views.settings_page, name="settings"),
+    path("billing/", include("invoices.urls")),
     path("billing/", include("billing.urls")),
     path("conversations/", include("conversations.urls")),
     path("webhooks/", include("billing.webhook_urls")),

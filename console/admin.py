@@ -18,7 +18,7 @@ from accounts.admin import MembershipInline
 from accounts.admin_mixins import AuditedAdminMixin
 from accounts.models import ApiKey, Membership, Organization
 from accounts.services import organization_api_access_set
-from billing.models import Invoice, Purchase
+from billing.models import Purchase
 from conversations.models import Conversation, mask_number
 from core.admin import ReadOnlyAdmin, changelist_url, link
 from core.csv import stream_csv
@@ -26,6 +26,7 @@ from core.money import format_rupiah, format_thousands
 from core.months import Month
 from credits.models import LedgerEntry
 from credits.selectors import balance_for, ledger_for, lots_for
+from invoices.models import Invoice
 
 from .models import JobHeartbeat
 
@@ -194,7 +195,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "more": changelist_url("billing_purchase", **org_filter),
                 }
             )
-        if can("billing.view_invoice"):
+        if can("invoices.view_invoice"):
             invoices = Invoice.objects.filter(organization=org).order_by("-created_at")[:PANEL_ROWS]
             ctx["panels"].append(
                 {
@@ -211,7 +212,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     ],
                     "rows": [
                         [
-                            link(reverse("admin:billing_invoice_change", args=[i.pk]), i.number or _("(draft)")),
+                            link(reverse("admin:invoices_invoice_change", args=[i.pk]), i.number or _("(draft)")),
                             i.get_kind_display(),
                             i.get_status_display(),
                             format_rupiah(i.subtotal),
@@ -222,7 +223,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                         ]
                         for i in invoices
                     ],
-                    "more": changelist_url("billing_invoice", **org_filter),
+                    "more": changelist_url("invoices_invoice", **org_filter),
                 }
             )
         if can("conversations.view_conversation"):

@@ -55,21 +55,21 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
     local_today = timezone.localdate(now)
     today, month_start = local_today.isoformat(), local_today.replace(day=1).isoformat()
 
-    if _can(user, "billing.view_invoice"):
+    if _can(user, "invoices.view_invoice"):
         money = billing_summary(now=now)
         paid = {"status__exact": "paid"}
         groups["money"] += [
             Tile(
                 _("Revenue today"),
                 format_rupiah(money["revenue_today"]),
-                changelist_url("billing_invoice", **paid, paid_at__date__gte=today),
+                changelist_url("invoices_invoice", **paid, paid_at__date__gte=today),
                 _("%(net)s before PPN · %(n)s paid")
                 % {"net": format_rupiah(money["revenue_today_net"]), "n": money["paid_invoices_today"]},
             ),
             Tile(
                 _("Revenue this month"),
                 format_rupiah(money["revenue_month"]),
-                changelist_url("billing_invoice", **paid, paid_at__date__gte=month_start),
+                changelist_url("invoices_invoice", **paid, paid_at__date__gte=month_start),
                 _("%(net)s before PPN · %(n)s paid")
                 % {"net": format_rupiah(money["revenue_month_net"]), "n": money["paid_invoices_month"]},
             ),
@@ -183,7 +183,7 @@ def home_chart(user, *, days: int = CHART_DAYS, now: datetime | None = None) -> 
     """Revenue (Rp, with PPN) and credits consumed per day, for the series the user may see."""
     now = now or timezone.now()
     chart: dict = {}
-    if _can(user, "billing.view_invoice"):
+    if _can(user, "invoices.view_invoice"):
         revenue = staff_revenue_per_day(days=days, now=now)
         chart["labels"] = [row["day"].isoformat() for row in revenue]
         chart["revenue"] = [row["total"] for row in revenue]
@@ -195,7 +195,7 @@ def home_chart(user, *, days: int = CHART_DAYS, now: datetime | None = None) -> 
 
 
 FIGURE_PERMISSIONS = [
-    "billing.view_invoice",
+    "invoices.view_invoice",
     "credits.view_ledgerentry",
     "credits.view_creditlot",
     "credits.view_creditbalance",

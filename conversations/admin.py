@@ -324,7 +324,7 @@ class MonthlyStatementAdmin(admin.ModelAdmin):
     def invoice_link(self, obj):
         if not obj.invoice_id:
             return "—"
-        url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
+        url = reverse("admin:invoices_invoice_change", args=[obj.invoice_id])
         return format_html('<a href="{}">{}</a>', url, _("invoice"))
 
     @admin.action(description=_("Finish closing (idempotent)"))

@@ -600,7 +600,7 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
         statement.closed_at = timezone.now()
         lines = selectors.statement_lines(statement=statement)
         if lines:
-            from billing.services import invoice_create
+            from invoices.services import invoice_create
 
             invoice = invoice_create(
                 organization=organization,

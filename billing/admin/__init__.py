@@ -1,3 +1,3 @@
-"""Billing admin, split like the models: purchases.py and invoices.py."""
+"""Billing admin: prices, purchases, payment sessions, notifications and review (purchases.py)."""
 
-from . import invoices, purchases  # noqa: F401
+from . import purchases  # noqa: F401

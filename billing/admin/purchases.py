@@ -229,7 +229,7 @@ class PurchaseAdmin(admin.ModelAdmin):
     def invoice_link(self, obj):
         if not obj.invoice_id:
             return "—"
-        url = reverse("admin:billing_invoice_change", args=[obj.invoice_id])
+        url = reverse("admin:invoices_invoice_change", args=[obj.invoice_id])
         return format_html('<a href="{}">{} ({})</a>', url, obj.invoice.number or obj.invoice_id, obj.invoice.status)
 
     @admin.display(description=_("credit lot"))

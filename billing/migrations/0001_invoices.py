@@ -6,7 +6,7 @@ import django.db.models.deletion
 import django.db.models.expressions
 from django.db import migrations, models
 
-import billing.models.invoices
+import invoices.models
 
 
 class Migration(migrations.Migration):
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('seller_address', models.TextField(blank=True, verbose_name='seller address')),
                 ('seller_email', models.EmailField(blank=True, max_length=254, verbose_name='seller e-mail')),
                 ('reference', models.CharField(blank=True, db_index=True, max_length=128, verbose_name='reference')),
-                ('pdf', models.FileField(blank=True, max_length=255, upload_to=billing.models.invoices.invoice_pdf_path, verbose_name='PDF')),
+                ('pdf', models.FileField(blank=True, max_length=255, upload_to=invoices.models.invoice_pdf_path, verbose_name='PDF')),
                 ('pdf_status', models.CharField(blank=True, editable=False, max_length=10)),
                 ('pdf_rendered_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('emailed_at', models.DateTimeField(blank=True, null=True, verbose_name='e-mailed at')),

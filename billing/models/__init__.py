@@ -1,5 +1,4 @@
-"""Billing models, split by concern: prices, purchases and payment sessions (purchases.py) and invoices
-(invoices.py). Import from ``billing.models``."""
+"""Billing models: prices, purchases and payment sessions (purchases.py). Invoices live in the ``invoices``
+app. Import from ``billing.models``."""
 
-from .invoices import *  # noqa: F403
 from .purchases import *  # noqa: F403

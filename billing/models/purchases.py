@@ -102,7 +102,7 @@ class Purchase(models.Model):
     idempotency_key = models.CharField(_("idempotency key"), max_length=100)
     billing_snapshot = models.JSONField(_("billing details"), default=dict, blank=True)
     invoice = models.ForeignKey(
-        "billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="purchases"
+        "invoices.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="purchases"
     )
     lot = models.OneToOneField(
         "credits.CreditLot", null=True, blank=True, on_delete=models.PROTECT, related_name="purchase"

@@ -8,9 +8,10 @@ from django.db.models import Count, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from ..models.invoices import Invoice
+from invoices.models import Invoice
+from invoices.selectors import JAKARTA
+
 from ..models.purchases import PaymentNotification, PaymentSession, Purchase
-from .invoices import JAKARTA
 
 __all__ = ["staff_summary", "staff_revenue_per_day"]
 

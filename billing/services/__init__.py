@@ -1,4 +1,3 @@
 """Billing services. Import from ``billing.services``."""
 
-from .invoices import *  # noqa: F403
 from .purchases import *  # noqa: F403

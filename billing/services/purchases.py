@@ -34,10 +34,11 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.services import audit_record
 from core.money import format_thousands
+from invoices.models import Invoice
+from invoices.services import invoice_create, invoice_credit_note, invoice_mark_paid, invoice_void
 
 from ..gateways import Gateway, GatewayError, PaymentEvent, get_gateway
 from ..gateways import base as events
-from ..models.invoices import Invoice
 from ..models.purchases import PaymentNotification, PaymentSession, Purchase
 from ..selectors.purchases import CREDIT_STEP, MAX_CREDITS, price_quote
 
@@ -180,7 +181,6 @@ def purchase_create(
                 billing_snapshot=snapshot,
                 created_at=now,
             )
-            from .invoices import invoice_create
 
             invoice = invoice_create(
                 organization=organization,
@@ -235,7 +235,6 @@ def _close_sessions(purchase: Purchase, status: str, now: datetime) -> None:
 
 
 def _void_invoice(purchase: Purchase, reason: str) -> None:
-    from .invoices import invoice_void
 
     if purchase.invoice_id and purchase.invoice.status in (Invoice.Status.DRAFT, Invoice.Status.ISSUED):
         purchase.invoice = invoice_void(invoice=purchase.invoice, reason=reason)
@@ -244,8 +243,6 @@ def _void_invoice(purchase: Purchase, reason: str) -> None:
 def _grant_and_pay(purchase: Purchase, *, now: datetime, payment_reference: str, created_by=None) -> None:
     """Grant the purchase's one lot and mark its invoice paid (a void one is replaced by a paid copy)."""
     from credits.services import lot_grant
-
-    from .invoices import invoice_mark_paid
 
     if purchase.lot_id is None:
         purchase.lot = lot_grant(
@@ -583,7 +580,6 @@ def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Pu
 def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Purchase:
     """Staff returned the money to the payer outside Saldo: take back what is unspent of the lot (the
     rest stays owed), void an unpaid invoice or issue a credit note for a paid one, and close as cancelled."""
-    from .invoices import invoice_credit_note
 
     note = _require_note(note)
     purchase = _review_lock(purchase)

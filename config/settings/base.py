@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "credits",
+    "invoices",
     "billing",
     "conversations",
     "console.apps.ConsoleConfig",
@@ -161,7 +162,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # name -> {"task": dotted task name, "every_minutes": n} or {"crontab": {...crontab fields}}
 SALDO_PERIODIC_TASKS: dict[str, dict] = {}
 SALDO_PERIODIC_TASKS["e-mail unsent paid invoices"] = {
-    "task": "billing.tasks.email_unsent_invoices",
+    "task": "invoices.tasks.email_unsent_invoices",
     "every_minutes": 15,
 }
 SALDO_PERIODIC_TASKS["expire payment sessions"] = {"task": "billing.tasks.expire_payment_sessions", "every_minutes": 5}

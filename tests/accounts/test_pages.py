@@ -171,17 +171,17 @@ def test_it_switches_language_to_indonesian(owner_client):
     assert owner_client.get("/").wsgi_request.LANGUAGE_CODE == "id"
 
 
-def test_it_refuses_an_address_too_long_for_the_invoice(owner_client, organization):
-    response = owner_client.post(
-        "/settings/",
-        {
-            "action": "billing",
-            "billing-name": "Toko Maju",
-            "billing-address": "line\n" * 6,
-            "billing-low_balance_threshold": 5,
-        },
-    )
-    assert response.status_code == 200
-    assert "fits on the invoice" in response.content.decode()
+def test_it_accepts_six_address_lines_of_500_characters_and_refuses_more(owner_client, organization):
+    six_lines = "\n".join([f"Jl. Panjang Sekali No. {i} ".ljust(80, "x") for i in range(6)])[:500]
+    form = {"action": "billing", "billing-name": "Toko Maju", "billing-low_balance_threshold": 5}
+    response = owner_client.post("/settings/", {**form, "billing-address": six_lines})
+    assert response.status_code == 302
     organization.refresh_from_db()
-    assert organization.address == "Jl. Thamrin No. 1, Jakarta"
+    assert organization.address == six_lines
+
+    for too_long in ["line\n" * 7, "x" * 501]:
+        response = owner_client.post("/settings/", {**form, "billing-address": too_long})
+        assert response.status_code == 200
+        assert "Keep the address to 6 lines and 500 characters" in response.content.decode()
+        organization.refresh_from_db()
+        assert organization.address == six_lines

@@ -4,9 +4,10 @@ import pytest
 
 from accounts.models import AuditEntry
 from billing.gateways.base import PaymentEvent
-from billing.models import Invoice, PaymentNotification, Purchase
+from billing.models import PaymentNotification, Purchase
 from billing.services import PurchaseError, payment_apply, purchase_review_approve
 from credits.selectors import balance_for
+from invoices.models import Invoice
 from tests.billing.conftest import make_purchase
 
 pytestmark = pytest.mark.django_db

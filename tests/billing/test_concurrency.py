@@ -8,10 +8,11 @@ from django.db import connection
 from django.test import Client
 
 from billing.gateways.base import PaymentEvent
-from billing.models import Invoice, PaymentNotification, Purchase
+from billing.models import PaymentNotification, Purchase
 from billing.services import payment_apply
 from credits.models import CreditLot
 from credits.selectors import balance_for
+from invoices.models import Invoice
 from tests.billing.conftest import make_purchase, sandbox_notification
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

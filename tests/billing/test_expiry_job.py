@@ -10,9 +10,10 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from billing.models import Invoice, Purchase
+from billing.models import Purchase
 from billing.tasks import expire_payment_sessions
 from credits.selectors import balance_for
+from invoices.models import Invoice
 from tests.billing.conftest import make_purchase
 
 pytestmark = pytest.mark.django_db

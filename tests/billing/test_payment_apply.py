@@ -3,11 +3,12 @@
 import pytest
 
 from billing.gateways.base import PaymentEvent
-from billing.models import Invoice, Purchase
+from billing.models import Purchase
 from billing.services import payment_apply, purchase_cancel
 from credits.models import CreditLot
 from credits.selectors import balance_for
 from credits.services import usage_charge
+from invoices.models import Invoice
 from tests.billing.conftest import make_purchase
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.models import Invoice, PaymentSession, PriceList, PriceTier, Purchase
+from billing.models import PaymentSession, PriceList, PriceTier, Purchase
 from billing.selectors import price_quote, unit_price_for
 from billing.services import PurchaseError, purchase_cancel, purchase_create, validate_credits
+from invoices.models import Invoice
 from tests.billing.conftest import StubGateway, make_purchase
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,10 @@ import pytest
 import respx
 from django.conf import settings
 
-from billing.models import Invoice, PaymentNotification, Purchase
+from billing.models import PaymentNotification, Purchase
 from credits.models import CreditLot
 from credits.selectors import balance_for
+from invoices.models import Invoice
 from tests.billing.conftest import load_fixture, make_purchase, post_json, sandbox_notification, signed
 
 pytestmark = pytest.mark.django_db

@@ -36,7 +36,7 @@ def test_finance_sees_revenue_credits_queues_and_the_chart(login_as, finance, or
     ]:
         assert label in html, label
     assert 'href="/admin/billing/purchasereview/"' in html
-    assert "/admin/billing/invoice/?status__exact=paid&amp;paid_at__date__gte=" in html
+    assert "/admin/invoices/invoice/?status__exact=paid&amp;paid_at__date__gte=" in html
     assert "/admin/credits/ledgerentry/?kind__exact=usage&amp;created_at__date__gte=" in html
     data = chart(response)
     assert len(data["labels"]) == 90 and len(data["revenue"]) == 90 and len(data["consumed"]) == 90

@@ -144,11 +144,11 @@ def test_exports_need_the_view_permission(client, busy_org):
 
 
 def test_the_invoice_export_streams(client, staff, busy_org):
-    from billing.models import Invoice
+    from invoices.models import Invoice
 
     client.force_login(staff)
     ids = list(Invoice.objects.values_list("pk", flat=True))
-    response = client.post("/admin/billing/invoice/", {"action": "export_csv", "_selected_action": ids})
+    response = client.post("/admin/invoices/invoice/", {"action": "export_csv", "_selected_action": ids})
     data = rows(response)
     assert data[0][13:16] == ["Subtotal (DPP)", "PPN", "Total"] and len(data) == 2
 
@@ -164,7 +164,7 @@ def test_the_grant_form_preselects_the_organization_without_listing_them_all(
         f"/admin/credits/creditlot/?organization__id__exact={busy_org.pk}",
         f"/admin/credits/ledgerentry/?organization__id__exact={busy_org.pk}",
         f"/admin/billing/purchase/?organization__id__exact={busy_org.pk}",
-        f"/admin/billing/invoice/?organization__id__exact={busy_org.pk}",
+        f"/admin/invoices/invoice/?organization__id__exact={busy_org.pk}",
         f"/admin/accounts/auditentry/?organization__id__exact={busy_org.pk}",
         f"/admin/accounts/apikey/?organization__id__exact={busy_org.pk}",
         f"/admin/conversations/conversation/?organization__id__exact={busy_org.pk}",

@@ -33,7 +33,7 @@ CHANGELISTS = [
     "/admin/billing/purchasereview/",
     "/admin/billing/paymentsession/",
     "/admin/billing/paymentnotification/",
-    "/admin/billing/invoice/",
+    "/admin/invoices/invoice/",
     "/admin/conversations/conversation/",
 ]
 

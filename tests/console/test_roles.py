@@ -56,7 +56,7 @@ def test_finance_approves_payments_grants_credits_and_exports_but_does_not_manag
     for url in [
         "/admin/",
         REVIEW,
-        "/admin/billing/invoice/",
+        "/admin/invoices/invoice/",
         "/admin/credits/ledgerentry/",
         "/admin/credits/creditbalance/adjust/",
         f"/admin/accounts/organization/{organization.pk}/change/",
@@ -81,7 +81,7 @@ def test_support_sees_money_read_only_and_manages_api_access(login_as, support, 
     for url in [
         "/admin/",
         REVIEW,
-        "/admin/billing/invoice/",
+        "/admin/invoices/invoice/",
         "/admin/credits/ledgerentry/",
         f"/admin/accounts/organization/{organization.pk}/change/",
         "/admin/accounts/apikey/",

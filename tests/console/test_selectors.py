@@ -10,10 +10,10 @@ import time_machine
 from billing.models import PaymentNotification
 from billing.selectors import staff_revenue_per_day
 from billing.selectors import staff_summary as billing_summary
-from billing.services import invoice_create, invoice_credit_note, invoice_mark_paid
 from credits.selectors import staff_consumption_per_day
 from credits.selectors import staff_summary as credits_summary
 from credits.services import lot_grant, lots_expire, usage_charge
+from invoices.services import invoice_create, invoice_credit_note, invoice_mark_paid
 from tests.billing.conftest import make_purchase, sandbox_notification
 from tests.billing.test_admin import paid
 from tests.factories import OrganizationFactory

@@ -57,7 +57,7 @@ def test_workers_rating_the_same_message_at_once_count_it_once(organization):
 
 
 def test_two_workers_closing_a_month_make_one_statement_and_one_invoice(organization):
-    from billing.models import Invoice
+    from invoices.models import Invoice
 
     whatsapp_number_add(organization=organization, phone_number_id="PNID-TEST", waba_id="WABA-TEST", display_number="1")
     body = status_payload(

@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from billing.models import Invoice
 from conversations import tasks
 from conversations.models import Conversation, MonthlyStatement, RateCard
 from conversations.services import statement_close
+from invoices.models import Invoice
 
 from .helpers import post, status_payload
 

@@ -1,6 +1,6 @@
 import pytest
 
-from billing.services import invoice_create
+from invoices.services import invoice_create
 
 
 @pytest.fixture(autouse=True)
@@ -12,7 +12,7 @@ def media_root(settings, tmp_path):
 @pytest.fixture
 def no_pdf(monkeypatch):
     """Skip the PDF rendering queued on commit (for tests about numbers, not documents)."""
-    from billing.tasks import invoices as tasks
+    from invoices import tasks
 
     monkeypatch.setattr(tasks.render_invoice_pdf, "delay", lambda *a, **k: None)
 

@@ -11,12 +11,12 @@ import time_machine
 from django.core import mail
 
 from accounts.models import AuditEntry
-from billing.models import Invoice
-from billing.services import invoice_create, invoice_mark_paid
+from invoices.models import Invoice
+from invoices.services import invoice_create, invoice_mark_paid
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 LINES = [{"description": "1.000 message credits", "quantity": 1000, "unit_price": 100}]
-URL = "/admin/billing/invoice/"
+URL = "/admin/invoices/invoice/"
 
 
 @pytest.fixture
@@ -60,10 +60,17 @@ def test_it_downloads_one_pdf_or_a_zip(staff_client, invoices):
     assert staff_client.get(f"{URL}{october.pk}/pdf/").content.startswith(b"%PDF")
 
 
-def test_it_resends_the_email(staff_client, invoices):
+def test_it_resends_the_email_with_a_reason(staff_client, staff, invoices, django_capture_on_commit_callbacks):
     october, _november = invoices
-    staff_client.post(URL, {"action": "resend_email", "_selected_action": [october.pk]})
+    response = staff_client.post(URL, {"action": "resend_email", "_selected_action": [october.pk]})
+    assert response.status_code == 200 and "Reason" in response.content.decode() and not mail.outbox
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            URL, {"action": "resend_email", "_selected_action": [october.pk], "apply": "1", "reason": "Lost mail"}
+        )
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [october.buyer_email]
+    entry = AuditEntry.objects.get(action="invoice.resend")
+    assert entry.actor == staff and entry.reason == "Lost mail" and entry.target_id == str(october.pk)
 
 
 def test_it_voids_with_a_reason_and_an_audit_entry(staff_client, staff, invoices):

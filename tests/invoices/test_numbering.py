@@ -9,8 +9,8 @@ import time_machine
 from django.db import connection, transaction
 
 from accounts.models import Organization
-from billing.models import Invoice, InvoiceNumberCounter
-from billing.services import invoice_create, invoice_issue, invoice_void
+from invoices.models import Invoice, InvoiceNumberCounter
+from invoices.services import invoice_create, invoice_issue, invoice_void
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 LINES = [{"description": "1.000 message credits", "quantity": 1000, "unit_price": 100}]
@@ -66,7 +66,7 @@ def test_a_void_invoice_keeps_its_number(make_invoice, no_pdf):
 
 
 def test_credit_notes_have_their_own_series(make_invoice, no_pdf):
-    from billing.services import invoice_credit_note, invoice_mark_paid
+    from invoices.services import invoice_credit_note, invoice_mark_paid
 
     paid = invoice_mark_paid(invoice=make_invoice(), payment_reference="VA-1")
     note = invoice_credit_note(invoice=paid, reason="refunded")

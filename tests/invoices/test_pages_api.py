@@ -6,9 +6,9 @@ import pytest
 from django.core.files.base import ContentFile
 from pypdf import PdfReader
 
-from billing import pdf as invoice_pdf
-from billing.models import Invoice
-from billing.services import invoice_create, invoice_mark_paid, invoice_render_pdf
+from invoices import pdf as invoice_pdf
+from invoices.models import Invoice
+from invoices.services import invoice_create, invoice_mark_paid, invoice_render_pdf
 
 LINES = [{"description": "10.000 message credits", "quantity": 10000, "unit_price": 100}]
 
@@ -147,8 +147,8 @@ def test_the_subscription_page_lists_invoices_with_filters(owner_client, invoice
 
 
 def test_spend_per_month_counts_paid_invoices_less_credit_notes(organization, invoice, staff):
-    from billing.selectors import spend_per_month
-    from billing.services import invoice_credit_note
+    from invoices.selectors import spend_per_month
+    from invoices.services import invoice_credit_note
 
     months = spend_per_month(organization)
     assert len(months) == 12 and months[-1]["total"] == 1_110_000

@@ -11,10 +11,10 @@ import pytest
 import time_machine
 from pypdf import PdfReader
 
-from billing import pdf as invoice_pdf
-from billing.models import Invoice
-from billing.services import invoice_create, invoice_mark_paid, invoice_pdf_bytes, invoice_render_pdf, invoice_void
 from core.money import terbilang
+from invoices import pdf as invoice_pdf
+from invoices.models import Invoice
+from invoices.services import invoice_create, invoice_mark_paid, invoice_pdf_bytes, invoice_render_pdf, invoice_void
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 REPO = Path(__file__).resolve().parents[2]
@@ -85,10 +85,7 @@ def test_a_hostile_name_renders_as_text_and_fetches_nothing(organization, no_pdf
         asked.append(url)
         return original(self, url, headers)
 
-    # Every fetcher (the per-invoice one and the fixed layers' ones) is spied; the fixed layers are rendered
-    # afresh so their fetches (the logo) are seen too.
     monkeypatch.setattr(type(fetcher), "fetch", spy)
-    invoice_pdf._layers.clear()
     text = pdf_text(invoice_pdf.render_invoice_pdf(invoice, url_fetcher=fetcher))
     assert '<img src="file:///etc/passwd">' in text.replace("\n", "")
     assert fetcher.refused == []
@@ -193,29 +190,62 @@ def test_it_renders_a_sample_picture(sample, tmp_path):
     assert ink((0, h - 10, w, h)) == 0
 
 
-def test_it_renders_the_static_layers_once_and_each_invoice_in_full(organization, no_pdf, monkeypatch):
+def test_each_invoice_is_one_plain_weasyprint_document(organization, no_pdf, monkeypatch):
     first = invoice_create(
         organization=organization, lines=[{"description": "first", "quantity": 1, "unit_price": 1000}]
     )
     second = invoice_create(
         organization=organization, lines=[{"description": "second", "quantity": 2, "unit_price": 700}]
     )
-    invoice_pdf._layers.clear()
     rendered = []
     real = invoice_pdf.render_html_document
     monkeypatch.setattr(
         invoice_pdf, "render_html_document", lambda html, **kw: rendered.append(html) or real(html, **kw)
     )
     text_first = pdf_text(invoice_pdf.render_invoice_pdf(first))
-    assert len(rendered) == 3  # the invoice, the letterhead, the closing labels
     text_second = pdf_text(invoice_pdf.render_invoice_pdf(second))
-    assert len(rendered) == 4  # only the invoice itself
+    assert len(rendered) == 2
     assert "first" in text_first and "Rp 1.000" in text_first
     assert "second" in text_second and "Rp 1.400" in text_second and "first" not in text_second
     for text in (text_first.lower(), text_second.lower()):
         assert (
             "ditagihkan kepada" in text and "harga satuan" in text and "pembayaran" in text and "bayar sebelum" in text
         )
+
+
+SIX_LINE_ADDRESS = "\n".join(
+    [
+        "Gedung Menara Sentraya Lantai 23, Unit 2301-2305, Sayap Timur, Kompleks Blok M",
+        "Jl. Iskandarsyah Raya No. 1A, RT 003 / RW 001, dekat Pintu Masuk Utara dan Halte Transjakarta",
+        "Kelurahan Melawai, Kecamatan Kebayoran Baru, Kota Administrasi Jakarta Selatan",
+        "Daerah Khusus Ibukota Jakarta 12160, Indonesia (penerimaan dokumen: bagian keuangan)",
+        "Up. Ibu Ratna Kusumawardhani, Manajer Keuangan, telp. +62 21 5099 1234 ext. 221",
+        "Cantumkan nomor PO 4500123456 dan kontrak KTR/2026/0042 pada setiap tagihan",
+    ]
+)
+
+
+def test_a_six_line_address_of_500_characters_prints_in_full(organization, no_pdf, tmp_path):
+    assert len(SIX_LINE_ADDRESS.splitlines()) == 6 and 450 <= len(SIX_LINE_ADDRESS) <= 500
+    organization.legal_name = "PT Sentosa Makmur Abadi"
+    organization.npwp = "0123456789012345"
+    organization.address = SIX_LINE_ADDRESS
+    organization.save()
+    with time_machine.travel(datetime(2026, 11, 3, 10, 15, tzinfo=JAKARTA), tick=False):
+        invoice = invoice_create(
+            organization=organization,
+            lines=[
+                {"description": "25.000 kredit pesan chatbot · berlaku 30 hari", "quantity": 25000, "unit_price": 100}
+            ],
+        )
+    content = invoice_pdf.render_invoice_pdf(invoice)
+    flat = " ".join(pdf_text(content).split())
+    for line in SIX_LINE_ADDRESS.splitlines():
+        assert " ".join(line.split()) in flat, line
+    out = REPO / "docs" / "screenshots" if os.environ.get("SALDO_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    page = pdfium.PdfDocument(content)[0]
+    page.render(scale=110 / 72).to_pil().convert("RGB").save(out / "invoice-six-line-address.png")
 
 
 def test_a_long_invoice_keeps_its_labels_on_the_page_where_the_totals_land(organization, no_pdf):
@@ -238,14 +268,15 @@ def test_every_page_has_the_table_header_the_number_and_a_page_count(organizatio
         for i in range(40)
     ]
     invoice = invoice_create(organization=organization, lines=lines)
-    invoice_pdf._layers.clear()
     pages = [
         " ".join(page.extract_text().split()).lower()
         for page in PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice))).pages
     ]
     assert len(pages) >= 2
     for number, text in enumerate(pages, start=1):
-        assert "harga satuan" in text and "jumlah" in text, number
+        # The table header repeats on every page that carries lines (a page holding only the totals needs none).
+        if "kategori" in text:
+            assert "harga satuan" in text and "jumlah" in text, number
         assert invoice.number.lower() in text, number
         assert f"halaman {number} dari {len(pages)}" in text, number
     # The letterhead is on page 1 only.

@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 
 from accounts.models import AuditEntry
-from billing.models import Invoice
-from billing.services import (
+from invoices.models import Invoice
+from invoices.services import (
     InvoiceError,
     invoice_create,
     invoice_credit_note,
@@ -16,7 +16,7 @@ from billing.services import (
     invoice_void,
     line_amounts,
 )
-from billing.tasks import email_unsent_invoices
+from invoices.tasks import email_unsent_invoices
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 
 from accounts.api_errors import api_error
 
-from .models.invoices import Invoice, InvoiceLine
-from .selectors.invoices import invoice_for, invoices_for, parse_month
-from .services.invoices import invoice_pdf_bytes
+from .models import Invoice, InvoiceLine
+from .selectors import invoice_for, invoices_for, parse_month
+from .services import invoice_pdf_bytes
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):

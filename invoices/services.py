@@ -3,7 +3,7 @@
 Rules enforced here:
 
 - Numbers ``INV/YYYY/MM/NNNNNN`` are assigned when an invoice is issued, in the same transaction, under a
-  row lock on the month's :class:`~billing.models.InvoiceNumberCounter` (month by Asia/Jakarta). A rolled
+  row lock on the month's :class:`~invoices.models.InvoiceNumberCounter` (month by Asia/Jakarta). A rolled
   back issue rolls back its number too, so numbers are gapless, unique and restart at 000001 each month
   (invariant 6).
 - Tax is computed per line and rounded half-up to whole rupiah; the invoice totals are the line sums
@@ -33,9 +33,10 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Organization
+from accounts.models import Organization, User
+from accounts.services import audit_record
 
-from ..models.invoices import Invoice, InvoiceLine, InvoiceNumberCounter
+from .models import Invoice, InvoiceLine, InvoiceNumberCounter
 
 __all__ = [
     "InvoiceError",
@@ -44,6 +45,9 @@ __all__ = [
     "invoice_mark_paid",
     "invoice_void",
     "invoice_credit_note",
+    "invoice_void_by_staff",
+    "invoice_credit_note_by_staff",
+    "invoice_resend_by_staff",
     "invoice_render_pdf",
     "invoice_pdf_bytes",
     "invoice_send_email",
@@ -57,6 +61,7 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 NUMBER_SERIES = {Invoice.Kind.CREDIT_NOTE: "CN"}
 STATEMENT_DUE_DAYS = 14
 BUYER_KEYS = ("name", "legal_name", "npwp", "address", "email")
+EMAIL_CLAIM_MINUTES = 15
 
 
 class InvoiceError(ValueError):
@@ -121,17 +126,17 @@ def invoice_number_next(*, when: datetime, series: str = "INV") -> str:
 
 
 def _queue_render(invoice: Invoice) -> None:
-    from ..tasks.invoices import render_invoice_pdf
+    from .tasks import render_invoice_pdf
 
     invoice_id = str(invoice.pk)
     transaction.on_commit(lambda: render_invoice_pdf.delay(invoice_id))
 
 
-def _queue_email(invoice: Invoice) -> None:
-    from ..tasks.invoices import email_invoice
+def _queue_email(invoice: Invoice, *, force: bool = False) -> None:
+    from .tasks import email_invoice
 
     invoice_id = str(invoice.pk)
-    transaction.on_commit(lambda: email_invoice.delay(invoice_id))
+    transaction.on_commit(lambda: email_invoice.delay(invoice_id, force=force))
 
 
 def _default_due(invoice: Invoice, issued_at: datetime) -> datetime:
@@ -289,12 +294,11 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, paym
 
 
 @transaction.atomic
-def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
+def invoice_void(*, invoice: Invoice, reason: str, actor: User | None = None) -> Invoice:
     """Void an unpaid (draft or issued) invoice, with a reason. A void invoice keeps its number (no gap).
-    A paid invoice is refused: use :func:`invoice_credit_note`. Voiding twice changes nothing. Staff
-    actions (``actor`` given) leave an audit entry."""
-    from accounts.services import audit_record
-
+    A paid invoice is refused: use :func:`invoice_credit_note`. Voiding twice changes nothing. Joins the
+    caller's transaction (a purchase that expires voids its invoice in its own); with ``actor`` it leaves an
+    audit entry in that same transaction. Staff go through :func:`invoice_void_by_staff`."""
     if not (reason or "").strip():
         raise InvoiceError(_("A reason is required to void an invoice."))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -325,11 +329,10 @@ def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
 
 
 @transaction.atomic
-def invoice_credit_note(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
+def invoice_credit_note(*, invoice: Invoice, reason: str, actor: User | None = None) -> Invoice:
     """Cancel a paid invoice without editing it: issue a credit note (``CN/YYYY/MM/NNNNNN``) for its full
-    amount that points at it. One credit note per invoice; a second call returns the first."""
-    from accounts.services import audit_record
-
+    amount that points at it. One credit note per invoice; a second call returns the first. Joins the
+    caller's transaction (a refunded purchase review); with ``actor`` it leaves an audit entry in it."""
     if not (reason or "").strip():
         raise InvoiceError(_("A reason is required for a credit note."))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -361,12 +364,63 @@ def invoice_credit_note(*, invoice: Invoice, reason: str, actor=None) -> Invoice
     return note
 
 
+# --- staff actions: one durable transaction each, the change and its audit entry together ----------------
+
+
+def _require_staff_reason(actor: User | None, reason: str) -> str:
+    if actor is None or not getattr(actor, "pk", None):
+        raise InvoiceError(_("A staff action needs the staff member who takes it."))
+    if not (reason or "").strip():
+        raise InvoiceError(_("A reason is required."))
+    return reason.strip()
+
+
+def invoice_void_by_staff(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
+    """Staff void an unpaid invoice: the void and its ``invoice.void`` audit entry commit or roll back
+    together, in one top-level transaction."""
+    reason = _require_staff_reason(actor, reason)
+    with transaction.atomic(durable=True):
+        return invoice_void(invoice=invoice, reason=reason, actor=actor)
+
+
+def invoice_credit_note_by_staff(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
+    """Staff cancel a paid invoice with a credit note: the note and its ``invoice.credit_note`` audit entry
+    commit or roll back together, in one top-level transaction."""
+    reason = _require_staff_reason(actor, reason)
+    with transaction.atomic(durable=True):
+        return invoice_credit_note(invoice=invoice, reason=reason, actor=actor)
+
+
+def invoice_resend_by_staff(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
+    """Staff send an issued invoice's PDF again to its invoice address. The ``invoice.resend`` audit entry is
+    written in one top-level transaction and the e-mail is queued only when it commits (the send itself
+    happens in the task, outside any lock)."""
+    reason = _require_staff_reason(actor, reason)
+    with transaction.atomic(durable=True):
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status == Invoice.Status.DRAFT:
+            raise InvoiceError(_("A draft has no PDF to send."))
+        if not invoice.buyer_email:
+            raise InvoiceError(_("The invoice has no e-mail address."))
+        audit_record(
+            action="invoice.resend",
+            actor=actor,
+            organization=invoice.organization,
+            target=invoice,
+            before={"emailed_at": invoice.emailed_at.isoformat() if invoice.emailed_at else None},
+            after={"to": invoice.buyer_email},
+            reason=reason,
+        )
+        _queue_email(invoice, force=True)
+    return invoice
+
+
 # --- PDFs and e-mail -----------------------------------------------------------------------------------
 
 
 def invoice_render_pdf(*, invoice: Invoice) -> Invoice:
     """Render the invoice PDF for its current status and store it (replacing the previous file)."""
-    from ..pdf import render_invoice_pdf
+    from .pdf import render_invoice_pdf
 
     if invoice.status == Invoice.Status.DRAFT:
         return invoice
@@ -391,7 +445,7 @@ def _stored_pdf_ok(invoice: Invoice) -> bool:
 def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
     """The stored PDF; rendered (and stored) only when it is missing or shows an older status."""
     if invoice.status == Invoice.Status.DRAFT:
-        from ..pdf import render_invoice_pdf
+        from .pdf import render_invoice_pdf
 
         return render_invoice_pdf(invoice)
     if not _stored_pdf_ok(invoice):
@@ -402,8 +456,11 @@ def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
 
 def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
     """E-mail the PDF of a paid invoice to its invoice address, once (``force`` re-sends, for staff).
-    The row is locked while sending so two workers never send twice. Returns whether a mail was sent;
-    raises on a delivery failure (after recording it) so the task retries."""
+    Claim, commit, send, record: the row is locked only to claim it (``email_claimed_at``), so two workers
+    never send twice, and the PDF render and SMTP run with no lock held. A claim older than
+    ``EMAIL_CLAIM_MINUTES`` (a worker that died mid-send) may be taken again. Returns whether a mail was
+    sent; raises on a delivery failure (after recording it) so the task retries."""
+    now = timezone.now()
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if not invoice.buyer_email or invoice.status == Invoice.Status.DRAFT:
@@ -412,26 +469,28 @@ def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
             return False
         if invoice.status != Invoice.Status.PAID and not force:
             return False
+        if invoice.email_claimed_at is not None and invoice.email_claimed_at > now - timedelta(
+            minutes=EMAIL_CLAIM_MINUTES
+        ):
+            return False
+        invoice.email_claimed_at = now
+        invoice.save(update_fields=["email_claimed_at"])
+    try:
         pdf = invoice_pdf_bytes(invoice=invoice)
         subject, body = _email_text(invoice)
         message = EmailMessage(subject=subject, body=body, to=[invoice.buyer_email])
         message.attach(invoice.pdf_filename, pdf, "application/pdf")
-        try:
-            message.send(fail_silently=False)
-        except Exception as exc:  # noqa: BLE001 - recorded below, then raised again for the retry
-            error = exc
-        else:
-            error = None
-            invoice.emailed_at = timezone.now()
-            invoice.email_attempts += 1
-            invoice.email_error = ""
-            invoice.save(update_fields=["emailed_at", "email_attempts", "email_error"])
-    if error is not None:
-        # Recorded outside the send's transaction so staff see the failure even though we raise.
+        message.send(fail_silently=False)
+    except Exception as exc:
         Invoice.objects.filter(pk=invoice.pk).update(
-            email_attempts=models.F("email_attempts") + 1, email_error=f"{type(error).__name__}: {error}"[:2000]
+            email_claimed_at=None,
+            email_attempts=models.F("email_attempts") + 1,
+            email_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
-        raise error
+        raise
+    Invoice.objects.filter(pk=invoice.pk).update(
+        email_claimed_at=None, emailed_at=timezone.now(), email_attempts=models.F("email_attempts") + 1, email_error=""
+    )
     return True
 
 

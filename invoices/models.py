@@ -84,6 +84,8 @@ class Invoice(models.Model):
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
     email_attempts = models.PositiveIntegerField(_("e-mail attempts"), default=0)
     email_error = models.TextField(_("last e-mail error"), blank=True)
+    # Set while a worker sends the e-mail (claim, commit, send, record), so a second worker does not send too.
+    email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("invoice")

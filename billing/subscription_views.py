@@ -1,30 +1,21 @@
-"""Subscription page and invoice pages (owners and admins of the current organization only)."""
+"""The subscription page (owners and admins of the current organization only): balance, lots, purchases,
+invoices and money spent per month."""
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.decorators import organization_required
+from credits.selectors import balance_for, lots_for
+from invoices.models import Invoice
+from invoices.selectors import invoices_for, parse_month, spend_per_month
 
-from .invoice_api import pdf_response
-from .models.invoices import Invoice
-from .pdf import invoice_context
-from .selectors.invoices import invoice_for, invoices_for, parse_month, spend_per_month
-from .services.invoices import invoice_pdf_bytes
+from .models import Purchase
+from .selectors.purchases import pending_purchases_for, purchases_for
 
 PAGE_SIZE = 20
-
-
-def _purchase_reads():
-    """The top-up and credits engineers' selectors (imported lazily: billing may use credits)."""
-    from credits.selectors import balance_for, lots_for
-
-    from .selectors.purchases import pending_purchases_for, purchases_for
-
-    return balance_for, lots_for, purchases_for, pending_purchases_for
 
 
 @organization_required(billing=True)
@@ -32,7 +23,6 @@ def subscription(request):
     """Balance and active lots, pending purchases (resume, cancel), purchase and invoice history with
     filters and pagination, and money spent per month."""
     org = request.organization
-    balance_for, lots_for, purchases_for, pending_purchases_for = _purchase_reads()
 
     month_param = request.GET.get("month", "")
     month = parse_month(month_param)
@@ -47,7 +37,6 @@ def subscription(request):
     purchase_page = Paginator(purchases, PAGE_SIZE).get_page(request.GET.get("ppage"))
 
     spend = spend_per_month(org)
-    from .models.purchases import Purchase
 
     query = request.GET.copy()
     for key in ("page", "ppage"):
@@ -70,19 +59,3 @@ def subscription(request):
         "now": timezone.now(),
     }
     return render(request, "billing/subscription.html", context)
-
-
-@organization_required(billing=True)
-def invoice_detail(request, pk):
-    invoice = invoice_for(request.organization, pk)
-    context = invoice_context(invoice)
-    context["corrections"] = list(invoice.corrections.exclude(status=Invoice.Status.DRAFT).order_by("created_at"))
-    context["title"] = invoice.number or _("Invoice")
-    return render(request, "billing/invoice_detail.html", context)
-
-
-@organization_required(billing=True)
-def invoice_pdf(request, pk):
-    """Serve the stored PDF (rendered only when it is missing), as a download named after the number."""
-    invoice = invoice_for(request.organization, pk)
-    return pdf_response(invoice, invoice_pdf_bytes(invoice=invoice), inline=request.GET.get("inline") == "1")

@@ -20,10 +20,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ..invoice_api import pdf_response
-from ..models.invoices import Invoice, InvoiceLine, InvoiceNumberCounter
-from ..selectors.invoices import JAKARTA, _month_bounds
-from ..services.invoices import InvoiceError, invoice_credit_note, invoice_pdf_bytes, invoice_void
+from .api import pdf_response
+from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .selectors import JAKARTA, _month_bounds
+from .services import (
+    InvoiceError,
+    invoice_credit_note_by_staff,
+    invoice_pdf_bytes,
+    invoice_resend_by_staff,
+    invoice_void_by_staff,
+)
 
 CSV_COLUMNS = [
     ("number", _("Number")),
@@ -182,14 +188,14 @@ class InvoiceAdmin(admin.ModelAdmin):
     def corrects_link(self, obj):
         if obj.corrects_id is None:
             return "—"
-        url = reverse("admin:billing_invoice_change", args=[obj.corrects_id])
+        url = reverse("admin:invoices_invoice_change", args=[obj.corrects_id])
         return format_html('<a href="{}">{}</a>', url, obj.corrects)
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, obj):
         if obj.status == Invoice.Status.DRAFT:
             return "—"
-        url = reverse("admin:billing_invoice_pdf", args=[obj.pk])
+        url = reverse("admin:invoices_invoice_pdf", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.pdf_filename)
 
     # --- extra URL: one PDF -------------------------------------------------------------------------------
@@ -199,7 +205,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
         urls = super().get_urls()
         custom = [
-            path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="billing_invoice_pdf"),
+            path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="invoices_invoice_pdf"),
         ]
         return custom + urls
 
@@ -231,18 +237,16 @@ class InvoiceAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="invoices-{timezone.now():%Y%m%d-%H%M}.zip"'
         return response
 
-    @admin.action(description=_("Resend the invoice e-mail"), permissions=["change"])
+    @admin.action(description=_("Resend the invoice e-mail (with a reason)"), permissions=["change"])
     def resend_email(self, request, queryset):
-        from ..tasks.invoices import email_invoice
-
-        sent = skipped = 0
-        for invoice in queryset.exclude(status=Invoice.Status.DRAFT):
-            if not invoice.buyer_email:
-                skipped += 1
-                continue
-            email_invoice.delay(str(invoice.pk), force=True)
-            sent += 1
-        self.message_user(request, _("%(n)d e-mail(s) queued, %(s)d without an address.") % {"n": sent, "s": skipped})
+        return self._reason_action(
+            request,
+            queryset,
+            action="resend_email",
+            title=_("Resend invoice e-mails"),
+            service=invoice_resend_by_staff,
+            ok_message=_("%(n)d e-mail(s) queued."),
+        )
 
     def _reason_action(self, request, queryset, *, action: str, title: str, service, ok_message: str):
         form = ReasonForm(request.POST if request.POST.get("apply") else None)
@@ -268,7 +272,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "billing/invoice_admin_reason.html", context)
+        return TemplateResponse(request, "invoices/invoice_admin_reason.html", context)
 
     @admin.action(description=_("Void unpaid invoices (with a reason)"), permissions=["change"])
     def void_invoices(self, request, queryset):
@@ -277,7 +281,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             queryset,
             action="void_invoices",
             title=_("Void invoices"),
-            service=invoice_void,
+            service=invoice_void_by_staff,
             ok_message=_("%(n)d invoice(s) voided."),
         )
 
@@ -288,7 +292,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             queryset,
             action="credit_note_invoices",
             title=_("Issue credit notes"),
-            service=invoice_credit_note,
+            service=invoice_credit_note_by_staff,
             ok_message=_("%(n)d credit note(s) issued."),
         )
 

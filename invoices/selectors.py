@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
 
-from ..models.invoices import Invoice
+from .models import Invoice
 
 __all__ = ["invoices_for", "invoice_for", "spend_per_month", "parse_month"]
 

@@ -6,16 +6,16 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from ..models.invoices import Invoice
+from .models import Invoice
 
 __all__ = ["render_invoice_pdf", "email_invoice", "email_unsent_invoices"]
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="billing.tasks.render_invoice_pdf", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@shared_task(name="invoices.tasks.render_invoice_pdf", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def render_invoice_pdf(invoice_id: str) -> None:
-    from ..services.invoices import invoice_render_pdf
+    from .services import invoice_render_pdf
 
     invoice = Invoice.objects.filter(pk=invoice_id).first()
     if invoice is None or (invoice.pdf_status == invoice.status and invoice.pdf):
@@ -24,7 +24,7 @@ def render_invoice_pdf(invoice_id: str) -> None:
 
 
 @shared_task(
-    name="billing.tasks.email_invoice",
+    name="invoices.tasks.email_invoice",
     autoretry_for=(Exception,),
     retry_backoff=60,
     retry_backoff_max=3600,
@@ -34,7 +34,7 @@ def render_invoice_pdf(invoice_id: str) -> None:
 def email_invoice(invoice_id: str, force: bool = False) -> bool:
     """Send the paid invoice's PDF. A failure raises and Celery retries with back-off; if every retry
     fails, ``email_unsent_invoices`` picks the invoice up again (``emailed_at`` is still empty)."""
-    from ..services.invoices import invoice_send_email
+    from .services import invoice_send_email
 
     invoice = Invoice.objects.filter(pk=invoice_id).first()
     if invoice is None:
@@ -42,7 +42,7 @@ def email_invoice(invoice_id: str, force: bool = False) -> bool:
     return invoice_send_email(invoice=invoice, force=force)
 
 
-@shared_task(name="billing.tasks.email_unsent_invoices")
+@shared_task(name="invoices.tasks.email_unsent_invoices")
 def email_unsent_invoices(limit: int = 200) -> int:
     """Safety net: paid invoices whose e-mail has not gone out 10 minutes after payment are queued again.
     Idempotent: the send itself locks the row and checks ``emailed_at``."""
