@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+
+from core.emails import Recipient, email_send
 
 from .models import ApiKey, Invitation, Membership, Organization, User, hash_api_key
 
@@ -62,14 +63,13 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
             invitation.role = role
             invitation.save(update_fields=["role"])
         link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[invitation.token])
-        transaction.on_commit(
-            lambda: send_mail(
-                _("You are invited to %(org)s on Saldo") % {"org": organization.name},
-                _("%(who)s invited you to join %(org)s on Saldo.\n\nAccept the invitation: %(link)s\n")
-                % {"who": invited_by.get_full_name(), "org": organization.name, "link": link},
-                None,
-                [email],
-            )
+        # The invitee has no account yet: they read it in the language of the person inviting them.
+        email_send(
+            kind="invitation",
+            template="accounts/email/invitation",
+            context={"organization": organization, "invited_by": invited_by, "invitation": invitation, "link": link},
+            recipients=[Recipient(email, getattr(invited_by, "language", ""))],
+            organization=organization,
         )
     return invitation
 

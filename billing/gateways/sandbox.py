@@ -64,7 +64,9 @@ class SandboxGateway(Gateway):
     def __init__(self):
         refuse_in_production()
 
-    def create_session(self, *, order_id, amount, description, customer, items, start, expires_at, return_url):
+    def create_session(
+        self, *, order_id, amount, description, customer, items, start, expires_at, return_url, enabled_methods=()
+    ):
         # A path, not a URL: the page lives on whatever host served Pay Now.
         url = reverse("topup:sandbox_page", args=[order_id])
         return SessionInfo(gateway_ref=order_id, redirect_url=url, expires_at=expires_at)

@@ -12,7 +12,7 @@ import httpx
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from . import base
+from . import base, methods
 from .base import Gateway, GatewayError, InvalidNotification, PaymentEvent, SessionInfo
 
 STATUS_MAP = {
@@ -36,6 +36,8 @@ def normalize(payload: dict) -> PaymentEvent:
         raw_status=raw_status,
         transaction_id=str(payload.get("payment_id") or payload.get("id") or ""),
         raw=payload,
+        method=methods.from_xendit(payload),
+        method_detail=str(payload.get("payment_destination") or "")[:40],
     )
 
 
@@ -49,7 +51,9 @@ class XenditGateway(Gateway):
     def _auth(self) -> tuple[str, str]:
         return (self.secret_key, "")
 
-    def create_session(self, *, order_id, amount, description, customer, items, start, expires_at, return_url):
+    def create_session(
+        self, *, order_id, amount, description, customer, items, start, expires_at, return_url, enabled_methods=()
+    ):
         body = {
             "external_id": order_id,
             "amount": amount,
@@ -59,8 +63,9 @@ class XenditGateway(Gateway):
             "success_redirect_url": return_url,
             "failure_redirect_url": return_url,
             "items": [{"name": item["name"], "quantity": item["quantity"], "price": item["price"]} for item in items],
-            "payment_methods": ["BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "BSI"],
         }
+        if codes := methods.gateway_codes(enabled_methods, "xendit"):
+            body["payment_methods"] = codes
         if customer.get("email"):
             body["payer_email"] = customer["email"]
         try:
