@@ -32,11 +32,25 @@ def organization_create(*, name: str, owner: User, slug: str | None = None, **bi
 
 
 @transaction.atomic
-def user_signup(*, email: str, password: str, full_name: str, organization_name: str) -> tuple[User, Organization]:
-    """Sign-up makes the user and the organization they own."""
-    user = User.objects.create_user(email=email, password=password, full_name=full_name)
+def user_signup(
+    *, email: str, password: str, full_name: str, organization_name: str, language: str = ""
+) -> tuple[User, Organization]:
+    """Sign-up makes the user and the organization they own. ``language`` (the browser's) becomes the
+    user's language preference when Saldo speaks it."""
+    known = {code for code, _name in settings.LANGUAGES}
+    extra = {"language": language} if language in known else {}
+    user = User.objects.create_user(email=email, password=password, full_name=full_name, **extra)
     org = organization_create(name=organization_name, owner=user, invoice_email=user.email)
     return user, org
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """The language of this person's pages and e-mails."""
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValueError(f"Unknown language {language!r}")
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("subscription/", invoice_views.subscription, name="subscription"),
+    path("auto-top-up/", views.auto_topup, name="auto_topup"),
     path("invoices/<uuid:pk>/", invoice_views.invoice_detail, name="invoice_detail"),
     path("invoices/<uuid:pk>/pdf/", invoice_views.invoice_pdf, name="invoice_pdf"),
     path("purchases/<uuid:pk>/", views.purchase_status, name="purchase_status"),

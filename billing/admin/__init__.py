@@ -1,3 +1,4 @@
-"""Billing admin, split like the models: purchases.py and invoices.py."""
+"""Billing admin, split like the models: purchases.py, invoices.py, notifications.py (payment methods,
+auto top-up rules, outbound e-mails)."""
 
-from . import invoices, purchases  # noqa: F401
+from . import invoices, notifications, purchases  # noqa: F401

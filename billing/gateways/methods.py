@@ -106,7 +106,7 @@ def from_midtrans(payload: dict) -> str:
         return _MIDTRANS_BANKS.get(bank, "other_va")
     if payment_type == "echannel":
         return "mandiri_bill"
-    if payment_type in ("gopay", "shopeepay"):
+    if payment_type in ("gopay", "shopeepay", "ovo", "dana", "linkaja"):  # Core API e-wallet payment types
         return payment_type
     if payment_type == "qris":
         return "qris"
