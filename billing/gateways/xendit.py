@@ -37,8 +37,15 @@ def normalize(payload: dict) -> PaymentEvent:
         transaction_id=str(payload.get("payment_id") or payload.get("id") or ""),
         raw=payload,
         method=methods.from_xendit(payload),
-        method_detail=str(payload.get("payment_destination") or "")[:40],
+        method_detail=_method_detail(payload),
     )
+
+
+def _method_detail(payload: dict) -> str:
+    """Which app paid a QRIS (``payment_details.source``), else the VA or account it went to."""
+    details = payload.get("payment_details")
+    source = details.get("source") if isinstance(details, dict) else None
+    return str(source or payload.get("payment_destination") or "")[:40]
 
 
 class XenditGateway(Gateway):
