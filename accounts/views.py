@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,17 @@ from .decorators import organization_required
 from .forms import ApiKeyForm, BillingDetailsForm, InvitationForm, LanguageForm, SignupForm
 from .middleware import SESSION_KEY
 from .models import ApiKey, Invitation, Membership
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, then the pages speak the user's language (their preference, set at sign-up)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        language = form.get_user().language
+        if language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
 
 
 def signup(request):

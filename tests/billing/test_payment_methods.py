@@ -9,6 +9,9 @@ import httpx
 import pytest
 import respx
 from django.conf import settings
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from billing.gateways import methods
 from billing.gateways.midtrans import MidtransGateway
@@ -182,3 +185,50 @@ def test_an_ewallet_approval_pays_and_the_method_shows_on_the_purchase_and_the_i
     assert 'id="payment-method">OVO' in status_page
     invoice_page = owner_client.get(f"/billing/invoices/{purchase.invoice_id}/").content.decode()
     assert 'id="invoice-payment-method">OVO' in invoice_page
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+gateway_keys = st.sampled_from(
+    [
+        "payment_type",
+        "va_numbers",
+        "permata_va_number",
+        "bill_key",
+        "issuer",
+        "acquirer",
+        "payment_method",
+        "payment_channel",
+        "ewallet_type",
+        "bank_code",
+        "payment_details",
+        "payment_destination",
+    ]
+)
+
+
+@settings_(max_examples=300, deadline=None)
+@given(st.dictionaries(gateway_keys | st.text(max_size=8), json_values, max_size=8))
+def test_no_notification_shape_breaks_the_method_normalization(payload):
+    for code in (methods.from_midtrans(payload), methods.from_xendit(payload)):
+        assert code == "" or code in methods.BY_CODE
+    assert len(methods.detail_from_midtrans(payload)) <= 40
+
+
+def test_the_expiry_job_mails_that_the_payment_page_expired(organization, owner):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from billing.models import OutboundEmail
+    from billing.services.purchases import payment_sessions_expire_due
+
+    purchase = make_purchase(organization, created_by=owner)
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert payment_sessions_expire_due() == {"expired": 1}
+    email = OutboundEmail.objects.get(kind="payment_expired")
+    assert purchase.order_id in email.subject and email.to_email == owner.email
