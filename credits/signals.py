@@ -12,8 +12,10 @@ def auto_topup_check(organization, before: int, after: int) -> None:
     threshold = organization.auto_topup_below
     if threshold is not None and after < threshold <= before:
         organization_id = organization.pk
+        # robust: a listener's failure is logged and never turns a committed charge into an error answer.
         transaction.on_commit(
-            lambda: balance_fell_below_auto_topup.send(
+            lambda: balance_fell_below_auto_topup.send_robust(
                 sender=type(organization), organization_id=organization_id, balance=after
-            )
+            ),
+            robust=True,
         )

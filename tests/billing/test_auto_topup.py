@@ -174,3 +174,30 @@ def test_only_an_owner_sets_up_auto_topup(client, admin_user):
     assert (
         client.post("/billing/auto-top-up/", {"enabled": "on", "threshold": "1", "credits": "1000"}).status_code == 403
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chatbot_api_charge_that_crosses_the_threshold_prepares_it(organization, owner, api_client):
+    grant(organization, 1001)
+    auto_topup_configure(organization=organization, enabled=True, threshold=1000, credits=1000, actor=owner)
+    for n in range(3):
+        response = api_client.post(
+            "/api/v1/usage/messages", {"message_id": f"wamid.{n}", "direction": "inbound"}, format="json"
+        )
+        assert response.status_code == 201
+    assert auto_purchases(organization).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_broker_never_fails_the_charge(organization, owner, api_client, monkeypatch):
+    from billing.tasks import auto_topup as tasks
+
+    grant(organization, 1000)
+    auto_topup_configure(organization=organization, enabled=True, threshold=1000, credits=1000, actor=owner)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.prepare_auto_topup, "delay", down)
+    response = api_client.post("/api/v1/usage/messages", {"message_id": "m-1", "direction": "inbound"}, format="json")
+    assert response.status_code == 201 and response.json()["balance"] == 999
