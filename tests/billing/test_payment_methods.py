@@ -232,3 +232,18 @@ def test_the_expiry_job_mails_that_the_payment_page_expired(organization, owner)
         assert payment_sessions_expire_due() == {"expired": 1}
     email = OutboundEmail.objects.get(kind="payment_expired")
     assert purchase.order_id in email.subject and email.to_email == owner.email
+
+
+def test_the_invoice_pdf_names_the_payment_method(organization, owner):
+    from billing.gateways.base import PaymentEvent
+    from billing.pdf import render_invoice_html
+    from billing.services.purchases import payment_apply
+
+    purchase = make_purchase(organization, credits=1000, created_by=owner)
+    payment_apply(
+        purchase=purchase,
+        event=PaymentEvent(status="paid", gateway_ref=purchase.gateway_ref, amount=purchase.total, method="qris"),
+    )
+    purchase.refresh_from_db()
+    html = render_invoice_html(purchase.invoice)
+    assert "Lunas · Paid" in html and " · QRIS" in html
