@@ -59,6 +59,13 @@ class BillingDetailsForm(forms.ModelForm):
         return npwp
 
 
+class LanguageForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["language"]
+        help_texts = {"language": _("Used for these pages and for every e-mail Saldo sends you.")}
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER)

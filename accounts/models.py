@@ -44,6 +44,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The language of the pages after login and of every e-mail to this person; set from the browser at sign-up.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
 
     objects = UserManager()
 
@@ -77,6 +79,9 @@ class Organization(models.Model):
     address = models.TextField(_("billing address"), blank=True)
     invoice_email = models.EmailField(_("invoice e-mail"), blank=True)
     low_balance_threshold = models.PositiveIntegerField(_("low-balance threshold (credits)"), default=1000)
+    # Copied from billing.AutoTopUp when it is enabled (null when off) so that the charge path, which already has
+    # this row, decides with one comparison whether a charge crossed the threshold: no query per charge.
+    auto_topup_below = models.PositiveIntegerField(_("auto top-up threshold"), null=True, blank=True, editable=False)
     api_suspended = models.BooleanField(_("API suspended"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -15,6 +14,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+
+from core.emails import Recipient, email_send
 
 from .models import ApiKey, AuditEntry, Invitation, Membership, Organization, User, hash_api_key
 
@@ -37,11 +38,25 @@ def organization_create(*, name: str, owner: User, slug: str | None = None, **bi
 
 
 @transaction.atomic
-def user_signup(*, email: str, password: str, full_name: str, organization_name: str) -> tuple[User, Organization]:
-    """Sign-up makes the user and the organization they own."""
-    user = User.objects.create_user(email=email, password=password, full_name=full_name)
+def user_signup(
+    *, email: str, password: str, full_name: str, organization_name: str, language: str = ""
+) -> tuple[User, Organization]:
+    """Sign-up makes the user and the organization they own. ``language`` (the browser's) becomes the
+    user's language preference when Saldo speaks it."""
+    known = {code for code, _name in settings.LANGUAGES}
+    extra = {"language": language} if language in known else {}
+    user = User.objects.create_user(email=email, password=password, full_name=full_name, **extra)
     org = organization_create(name=organization_name, owner=user, invoice_email=user.email)
     return user, org
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """The language of this person's pages and e-mails."""
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValueError(f"Unknown language {language!r}")
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
 
 
 @transaction.atomic
@@ -68,14 +83,13 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
             invitation.role = role
             invitation.save(update_fields=["role"])
         link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[invitation.token])
-        transaction.on_commit(
-            lambda: send_mail(
-                _("You are invited to %(org)s on Saldo") % {"org": organization.name},
-                _("%(who)s invited you to join %(org)s on Saldo.\n\nAccept the invitation: %(link)s\n")
-                % {"who": invited_by.get_full_name(), "org": organization.name, "link": link},
-                None,
-                [email],
-            )
+        # The invitee has no account yet: they read it in the language of the person inviting them.
+        email_send(
+            kind="invitation",
+            template="accounts/email/invitation",
+            context={"organization": organization, "invited_by": invited_by, "invitation": invitation, "link": link},
+            recipients=[Recipient(email, getattr(invited_by, "language", ""))],
+            organization=organization,
         )
     return invitation
 

@@ -1,18 +1,32 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .decorators import organization_required
-from .forms import ApiKeyForm, BillingDetailsForm, InvitationForm, SignupForm
+from .forms import ApiKeyForm, BillingDetailsForm, InvitationForm, LanguageForm, SignupForm
 from .middleware import SESSION_KEY
 from .models import ApiKey, Invitation, Membership
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, then the pages speak the user's language (their preference, set at sign-up)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        language = form.get_user().language
+        if language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
 
 
 def signup(request):
@@ -25,6 +39,7 @@ def signup(request):
             password=form.cleaned_data["password"],
             full_name=form.cleaned_data["full_name"],
             organization_name=form.cleaned_data["organization_name"],
+            language=translation.get_language_from_request(request),
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_KEY] = str(org.pk)
@@ -70,9 +85,21 @@ def settings_page(request):
     billing_form = BillingDetailsForm(instance=org, prefix="billing")
     invite_form = InvitationForm(prefix="invite")
     key_form = ApiKeyForm(prefix="key")
+    language_form = LanguageForm(instance=request.user, prefix="lang")
     new_key = None
 
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "language":
+        # Everyone chooses their own language, whatever their role.
+        language_form = LanguageForm(request.POST, instance=request.user, prefix="lang")
+        if language_form.is_valid():
+            language = language_form.cleaned_data["language"]
+            services.user_set_language(user=request.user, language=language)
+            translation.activate(language)
+            messages.success(request, _("Language saved."))
+            response = redirect("settings")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+            return response
+    elif request.method == "POST":
         if not can_manage:
             messages.error(request, _("Only owners and admins can change settings."))
             return redirect("settings")
@@ -134,6 +161,7 @@ def settings_page(request):
             "billing_form": billing_form,
             "invite_form": invite_form,
             "key_form": key_form,
+            "language_form": language_form,
             "new_key": new_key,
             "members": selectors.members_for(org),
             "invitations": org.invitations.filter(accepted_at__isnull=True).order_by("-created_at"),

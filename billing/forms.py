@@ -61,3 +61,18 @@ class CheckoutForm(forms.Form):
             "address": data["address"],
             "email": data["email"],
         }
+
+
+class AutoTopUpForm(forms.Form):
+    enabled = forms.BooleanField(label=_("Turn on auto top-up"), required=False)
+    threshold = forms.IntegerField(
+        label=_("When my balance falls below (credits)"), min_value=1, max_value=100_000_000, initial=1000
+    )
+    credits = forms.IntegerField(
+        label=_("Prepare a top-up of (credits)"),
+        min_value=1000,
+        max_value=MAX_CREDITS,
+        step_size=1000,
+        initial=10000,
+        help_text=_("In multiples of 1,000. You pay it like any top-up, by transfer, QRIS or e-wallet."),
+    )

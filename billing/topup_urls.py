@@ -11,4 +11,5 @@ urlpatterns = [
     path("top-up/summary/", views.summary, name="summary"),
     path("top-up/pay/", views.pay_now, name="pay_now"),
     path("sandbox/<str:ref>/", views.sandbox_page, name="sandbox_page"),
+    path("sandbox/<str:ref>/<slug:method>/", views.sandbox_method_page, name="sandbox_method_page"),
 ]

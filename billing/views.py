@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import segno
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,13 +19,17 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import organization_required
+from accounts.models import Membership
 from accounts.services import organization_update_billing
 from core.money import format_thousands
+from credits.selectors import balance_for
 
-from .forms import CheckoutForm, ChooseCreditsForm
+from .forms import AutoTopUpForm, CheckoutForm, ChooseCreditsForm
 from .gateways import GATEWAYS, GatewayError, InvalidNotification
+from .gateways import methods as payment_methods
 from .gateways import sandbox as sandbox_gateway
-from .models.purchases import Purchase
+from .models.auto_topup import AutoTopUp
+from .models.purchases import PaymentMethod, Purchase
 from .selectors.purchases import (
     PRESETS,
     price_list_current,
@@ -32,6 +37,7 @@ from .selectors.purchases import (
     purchase_current_session,
     purchase_for,
 )
+from .services.auto_topup import auto_topup_configure, auto_topup_open_purchase
 from .services.purchases import PurchaseError, purchase_cancel, purchase_create, webhook_handle
 
 SESSION_KEYS = "topup_idempotency_keys"
@@ -240,11 +246,7 @@ def _sandbox_enabled():
         raise Http404("The sandbox gateway is not available here.") from exc
 
 
-@organization_required(billing=True)
-@require_http_methods(["GET", "POST"])
-def sandbox_page(request, ref):
-    """What a bank's virtual-account page would be. Its buttons notify Saldo through the real webhook
-    path (verify → store → process), signed like Midtrans with SANDBOX_SERVER_KEY."""
+def _sandbox_purchase(request, ref) -> Purchase:
     _sandbox_enabled()
     purchase = (
         Purchase.objects.filter(organization=request.organization, gateway="sandbox", gateway_ref=ref)
@@ -253,22 +255,136 @@ def sandbox_page(request, ref):
     )
     if purchase is None:
         raise Http404
+    return purchase
+
+
+def _sandbox_notify(purchase: Purchase, action: str, method: str):
+    if action not in ("pay", "expire", "cancel", "fail"):
+        return HttpResponse(status=400)
+    payload = sandbox_gateway.notification(
+        gateway_ref=purchase.gateway_ref,
+        amount=purchase.total,
+        action=action,
+        transaction_id=str(uuid.uuid4()),
+        method=method,
+    )
+    body = json.dumps(payload).encode()
+    webhook_handle(gateway_name="sandbox", headers={"content-type": "application/json"}, body=body)
+    return redirect(reverse("billing:purchase_status", args=[purchase.pk]) + "?return=1")
+
+
+def _sandbox_methods():
+    enabled = PaymentMethod.objects.filter(enabled=True)
+    groups = {kind: [] for kind, _label in payment_methods.KINDS}
+    for row in enabled:
+        if row.method:
+            groups[row.kind].append(row.method)
+    return [(kind, label, groups[kind]) for kind, label in payment_methods.KINDS if groups[kind]]
+
+
+@organization_required(billing=True)
+@require_http_methods(["GET", "POST"])
+def sandbox_page(request, ref):
+    """The sandbox's checkout, like Snap's or Xendit's: choose how to pay among the methods staff enabled.
+    A POST here (the old single page) pays by BCA virtual account."""
+    purchase = _sandbox_purchase(request, ref)
     if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action not in ("pay", "expire", "cancel", "fail"):
-            return HttpResponse(status=400)
-        payload = sandbox_gateway.notification(
-            gateway_ref=ref, amount=purchase.total, action=action, transaction_id=str(uuid.uuid4())
-        )
-        body = json.dumps(payload).encode()
-        webhook_handle(gateway_name="sandbox", headers={"content-type": "application/json"}, body=body)
-        return redirect(reverse("billing:purchase_status", args=[purchase.pk]) + "?return=1")
+        return _sandbox_notify(purchase, request.POST.get("action", ""), request.POST.get("method") or "bca_va")
     session = purchase_current_session(purchase)
     return render(
         request,
         "billing/sandbox_payment.html",
-        {"purchase": purchase, "session": session, "va_number": sandbox_gateway.virtual_account(ref)},
+        {"purchase": purchase, "session": session, "groups": _sandbox_methods()},
     )
+
+
+@organization_required(billing=True)
+@require_http_methods(["GET", "POST"])
+def sandbox_method_page(request, ref, method):
+    """One way of paying, emulated: a bank's virtual account with how-to-pay steps, a QRIS code to scan, or
+    an e-wallet's approval screen. Its buttons notify Saldo through the real webhook path."""
+    purchase = _sandbox_purchase(request, ref)
+    chosen = payment_methods.BY_CODE.get(method)
+    if chosen is None or not PaymentMethod.objects.filter(code=method, enabled=True).exists():
+        raise Http404
+    if request.method == "POST":
+        return _sandbox_notify(purchase, request.POST.get("action", ""), method)
+    context = {
+        "purchase": purchase,
+        "session": purchase_current_session(purchase),
+        "method": chosen,
+        "va_number": sandbox_gateway.virtual_account(ref),
+        "biller_code": sandbox_gateway.MANDIRI_BILLER_CODE,
+    }
+    if chosen.kind == payment_methods.VA:
+        context["steps"] = sandbox_steps(chosen)
+    if chosen.kind == payment_methods.QRIS:
+        qris = sandbox_gateway.qris_payload(gateway_ref=ref, amount=purchase.total)
+        context["qr_svg"] = segno.make(qris, error="m").svg_data_uri(scale=6, border=2)
+        context["qris_string"] = qris
+    return render(request, "billing/sandbox_method.html", context)
+
+
+_BANK_APPS = {
+    "BCA": "BCA mobile",
+    "BNI": "BNI Mobile Banking",
+    "BRI": "BRImo",
+    "Mandiri": "Livin' by Mandiri",
+    "Permata": "PermataMobile X",
+}
+
+
+def sandbox_steps(method) -> list[tuple[str, list[str]]]:
+    """How-to-pay steps per channel, as banks print them on their VA pages."""
+    bank = method.bank or _("your bank")
+    app = _BANK_APPS.get(method.bank, _("your mobile banking app"))
+    if method.code == "mandiri_bill":
+        return [
+            (
+                app,
+                [
+                    _("Open %(app)s and log in.") % {"app": app},
+                    _("Choose Pay, then Multipayment (Bayar → E-commerce)."),
+                    _("Enter the company code %(code)s and the bill key above.") % {"code": "70012"},
+                    _("Check the amount and the name, then confirm with your PIN."),
+                ],
+            ),
+            (
+                _("Mandiri ATM"),
+                [
+                    _("Choose Pay/Buy, then Others, then Multi Payment."),
+                    _("Enter the company code %(code)s, then the bill key.") % {"code": "70012"},
+                    _("Confirm the amount shown and finish the payment."),
+                ],
+            ),
+        ]
+    return [
+        (
+            app,
+            [
+                _("Open %(app)s and log in.") % {"app": app},
+                _("Choose Transfer, then Virtual Account."),
+                _("Paste the virtual account number above."),
+                _("Check that the amount and the name Saldo are shown, then confirm with your PIN."),
+            ],
+        ),
+        (
+            _("%(bank)s ATM") % {"bank": bank},
+            [
+                _("Insert your card and enter your PIN."),
+                _("Choose Other transactions, Transfer, then Virtual Account."),
+                _("Enter the virtual account number and confirm the amount."),
+            ],
+        ),
+        (
+            _("Internet banking"),
+            [
+                _("Log in to %(bank)s internet banking.") % {"bank": bank},
+                _("Choose Transfer to Virtual Account and enter the number."),
+                _("Confirm with your token or OTP."),
+            ],
+        ),
+    ]
 
 
 # --- Webhooks --------------------------------------------------------------------------------------
@@ -288,3 +404,40 @@ def payment_webhook(request, gateway):
     except InvalidNotification as exc:
         return JsonResponse({"error": "invalid_notification", "detail": str(exc)}, status=exc.status)
     return JsonResponse({"status": "received", "id": notification.pk})
+
+
+# --- Auto top-up -----------------------------------------------------------------------------------
+
+
+@organization_required(billing=True)
+@require_http_methods(["GET", "POST"])
+def auto_topup(request):
+    """The owner's rule: "when my balance falls below X credits, prepare N credits" (off by default)."""
+    if request.membership.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only an owner can set up auto top-up.")
+    org = request.organization
+    rule = AutoTopUp.objects.filter(organization=org).first()
+    initial = {"enabled": rule.enabled, "threshold": rule.threshold, "credits": rule.credits} if rule else None
+    form = AutoTopUpForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            auto_topup_configure(organization=org, actor=request.user, **form.cleaned_data)
+        except PurchaseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Auto top-up is on.") if form.cleaned_data["enabled"] else _("Auto top-up is off."),
+            )
+            return redirect("billing:auto_topup")
+    return render(
+        request,
+        "billing/auto_topup.html",
+        {
+            "form": form,
+            "rule": rule,
+            "open_purchase": auto_topup_open_purchase(org),
+            "balance": balance_for(org),
+            "recent": Purchase.objects.filter(organization=org, origin=Purchase.Origin.AUTO_TOPUP)[:5],
+        },
+    )

@@ -12,13 +12,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Membership
+from core.emails import Recipient, email_send
 
 from .models import CreditBalance, CreditLot
 
@@ -33,19 +32,26 @@ def credits_remind(*, now: datetime | None = None) -> dict[str, int]:
     return {"expiring": _remind_expiring(now), "low_balance": _remind_low_balance(now)}
 
 
-def _owner_emails(organization_ids: set) -> dict[object, list[str]]:
-    emails: dict[object, list[str]] = defaultdict(list)
+def _owner_emails(organization_ids: set) -> dict[object, list[Recipient]]:
+    emails: dict[object, list[Recipient]] = defaultdict(list)
     owners = Membership.objects.filter(
         organization_id__in=organization_ids, role=Membership.Role.OWNER, user__is_active=True
-    ).values_list("organization_id", "user__email")
-    for organization_id, email in owners:
-        emails[organization_id].append(email)
+    ).values_list("organization_id", "user__email", "user__language")
+    for organization_id, email, language in owners:
+        emails[organization_id].append(Recipient(email, language))
     return emails
 
 
-def _send(template: str, context: dict, recipients: list[str]) -> None:
-    subject = render_to_string(f"credits/email/{template}_subject.txt", context).strip()
-    send_mail(subject, render_to_string(f"credits/email/{template}.txt", context), None, recipients)
+def _send(template: str, context: dict, recipients: list[Recipient], dedupe_key: str) -> None:
+    """Through the outbox (core.emails): each owner in their language, delivered with retries."""
+    email_send(
+        kind=f"credits_{template}",
+        template=f"credits/email/{template}",
+        context=context,
+        recipients=recipients,
+        organization=context["organization"],
+        dedupe_key=dedupe_key,
+    )
 
 
 def _remind_expiring(now: datetime) -> int:
@@ -71,7 +77,7 @@ def _remind_expiring(now: datetime) -> int:
                 "days": REMINDER_DAYS,
                 "url": settings.SITE_URL + "/",
             }
-            _send("expiring", context, emails[organization.pk])
+            _send("expiring", context, emails[organization.pk], f"credits_expiring:{lots[0].pk}:{now:%Y%m%d%H%M%S}")
             sent += 1
     return sent
 
@@ -99,6 +105,6 @@ def _remind_low_balance(now: datetime) -> int:
                 "threshold": row.organization.low_balance_threshold,
                 "url": settings.SITE_URL + "/credits/top-up/",
             }
-            _send("low_balance", context, emails[row.organization_id])
+            _send("low_balance", context, emails[row.organization_id], f"credits_low:{row.pk}:{now:%Y%m%d%H%M%S}")
             sent += 1
     return sent

@@ -27,6 +27,7 @@ from accounts.services import audit_record
 
 from .models import CreditBalance, CreditLot, LedgerEntry
 from .selectors import balance_for
+from .signals import auto_topup_check
 
 MESSAGE_ID_MAX_LENGTH = 128
 
@@ -450,6 +451,7 @@ def usage_charge(
         cursor.execute(_CHARGE_SQL, [organization.pk, message_id, direction, occurred_at, timezone.now()])
         charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone() or (None, None, None, None)
     if charged_balance is not None:
+        auto_topup_check(organization, charged_balance + 1, charged_balance)
         return ChargeResult(message_id, charged_balance, created=True)
     if e_direction is not None:
         return _replay(message, e_direction, e_occurred_at, e_balance)
@@ -533,6 +535,7 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
             shown_after = [available - (i + 1) for i in range(len(charged))]
             _bulk_insert_usage(organization, charged, lot_for_message, shown_after, now)
             _write_debits(balance, allocation, kind=LedgerEntry.Kind.USAGE, now=now, reference=batch_ref)
+            auto_topup_check(organization, available, left)
         return results, left
 
 

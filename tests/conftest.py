@@ -89,3 +89,12 @@ def api_client(api_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
+
+
+@pytest.fixture
+def deliver_mail_now(monkeypatch):
+    """Deliver logged e-mails (billing.OutboundEmail) at once instead of after the test's never-committed
+    transaction, so that ``mail.outbox`` shows them right after the call that sent them."""
+    from billing.services import emails
+
+    monkeypatch.setattr(emails, "_queue_delivery", lambda email_id: emails.email_deliver(email_id=email_id))

@@ -1,3 +1,4 @@
-"""Billing admin: prices, purchases, payment sessions, notifications and review (purchases.py)."""
+"""Billing admin: prices, purchases, payment sessions, notifications and review (purchases.py); payment
+methods, auto top-up rules and outbound e-mails (notifications.py)."""
 
-from . import purchases  # noqa: F401
+from . import notifications, purchases  # noqa: F401

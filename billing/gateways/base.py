@@ -55,6 +55,9 @@ class PaymentEvent:
     raw: dict = field(default_factory=dict)
     # The unique key a notification is stored under: redeliveries of the same news share it.
     key: str = ""
+    # How the customer paid, as a Saldo method code (billing.gateways.methods), and a short detail (QRIS issuer).
+    method: str = ""
+    method_detail: str = ""
 
     @property
     def is_known(self) -> bool:
@@ -93,6 +96,7 @@ class Gateway:
         start: datetime,
         expires_at: datetime,
         return_url: str,
+        enabled_methods: tuple[str, ...] | list[str] = (),
     ) -> SessionInfo:
         raise NotImplementedError
 

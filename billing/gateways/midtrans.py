@@ -14,7 +14,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
-from . import base
+from . import base, methods
 from .base import Gateway, GatewayError, InvalidNotification, PaymentEvent, SessionInfo
 
 # Midtrans transaction_status → Saldo's normalized status.
@@ -67,6 +67,8 @@ def normalize(payload: dict) -> PaymentEvent:
         raw_status=raw_status,
         transaction_id=str(payload.get("transaction_id") or ""),
         raw=payload,
+        method=methods.from_midtrans(payload),
+        method_detail=methods.detail_from_midtrans(payload),
     )
 
 
@@ -83,16 +85,20 @@ class MidtransGateway(Gateway):
     def _auth(self) -> tuple[str, str]:
         return (self.server_key, "")
 
-    def create_session(self, *, order_id, amount, description, customer, items, start, expires_at, return_url):
+    def create_session(
+        self, *, order_id, amount, description, customer, items, start, expires_at, return_url, enabled_methods=()
+    ):
         hours = max(1, round((expires_at - start).total_seconds() / 3600))
         body = {
             "transaction_details": {"order_id": order_id, "gross_amount": amount},
             "item_details": items,
             "customer_details": customer,
-            "enabled_payments": ["bca_va", "bni_va", "bri_va", "permata_va", "echannel", "other_va"],
             "expiry": {"start_time": _jakarta(start), "unit": "hour", "duration": hours},
             "callbacks": {"finish": return_url},
         }
+        # Only what staff enabled; no list at all lets Snap offer every channel of the merchant account.
+        if codes := methods.gateway_codes(enabled_methods, "midtrans"):
+            body["enabled_payments"] = codes
         try:
             with self.client() as http:
                 response = http.post(f"{settings.MIDTRANS_SNAP_URL}/snap/v1/transactions", json=body, auth=self._auth())

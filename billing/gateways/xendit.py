@@ -12,7 +12,7 @@ import httpx
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from . import base
+from . import base, methods
 from .base import Gateway, GatewayError, InvalidNotification, PaymentEvent, SessionInfo
 
 STATUS_MAP = {
@@ -36,7 +36,16 @@ def normalize(payload: dict) -> PaymentEvent:
         raw_status=raw_status,
         transaction_id=str(payload.get("payment_id") or payload.get("id") or ""),
         raw=payload,
+        method=methods.from_xendit(payload),
+        method_detail=_method_detail(payload),
     )
+
+
+def _method_detail(payload: dict) -> str:
+    """Which app paid a QRIS (``payment_details.source``), else the VA or account it went to."""
+    details = payload.get("payment_details")
+    source = details.get("source") if isinstance(details, dict) else None
+    return str(source or payload.get("payment_destination") or "")[:40]
 
 
 class XenditGateway(Gateway):
@@ -49,7 +58,9 @@ class XenditGateway(Gateway):
     def _auth(self) -> tuple[str, str]:
         return (self.secret_key, "")
 
-    def create_session(self, *, order_id, amount, description, customer, items, start, expires_at, return_url):
+    def create_session(
+        self, *, order_id, amount, description, customer, items, start, expires_at, return_url, enabled_methods=()
+    ):
         body = {
             "external_id": order_id,
             "amount": amount,
@@ -59,8 +70,9 @@ class XenditGateway(Gateway):
             "success_redirect_url": return_url,
             "failure_redirect_url": return_url,
             "items": [{"name": item["name"], "quantity": item["quantity"], "price": item["price"]} for item in items],
-            "payment_methods": ["BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "BSI"],
         }
+        if codes := methods.gateway_codes(enabled_methods, "xendit"):
+            body["payment_methods"] = codes
         if customer.get("email"):
             body["payer_email"] = customer["email"]
         try:

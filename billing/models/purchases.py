@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.money import format_thousands
 
+from ..gateways import methods
+
 __all__ = [
     "PriceList",
     "PriceTier",
@@ -17,6 +19,7 @@ __all__ = [
     "PaymentSession",
     "PaymentNotification",
     "PurchaseReview",
+    "PaymentMethod",
 ]
 
 
@@ -80,6 +83,10 @@ class Purchase(models.Model):
         REFUNDED = "refunded", _("Refunded to the payer")
         DISMISSED = "dismissed", _("Dismissed")
 
+    class Origin(models.TextChoices):
+        MANUAL = "manual", _("Top-up")
+        AUTO_TOPUP = "auto_topup", _("Auto top-up")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="purchases", verbose_name=_("organization")
@@ -122,6 +129,10 @@ class Purchase(models.Model):
     reversed_at = models.DateTimeField(_("reversed"), null=True, blank=True)
     clawed_back_credits = models.PositiveIntegerField(_("credits clawed back"), default=0)
     owed_credits = models.PositiveIntegerField(_("credits owed"), default=0)
+    origin = models.CharField(_("origin"), max_length=12, choices=Origin.choices, default=Origin.MANUAL)
+    # How it was paid (a billing.gateways.methods code, e.g. "qris", "bca_va"), from the gateway's notification.
+    payment_method = models.CharField(_("payment method"), max_length=20, blank=True)
+    payment_method_detail = models.CharField(_("payment method detail"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("purchase")
@@ -131,6 +142,12 @@ class Purchase(models.Model):
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="purchase_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(credits__gt=0), name="purchase_credits_positive"),
             models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("tax")), name="purchase_total"),
+            # Auto top-up prepares one purchase at a time: a second open one cannot exist.
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(origin="auto_topup", status="pending"),
+                name="purchase_one_open_auto_topup",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-created_at"], name="purchase_org_created_idx")]
 
@@ -144,6 +161,12 @@ class Purchase(models.Model):
     @property
     def needs_review(self) -> bool:
         return self.status == self.Status.NEEDS_REVIEW and self.reviewed_at is None
+
+    @property
+    def payment_method_label(self) -> str:
+        from ..gateways.methods import label
+
+        return label(self.payment_method) if self.payment_method else ""
 
 
 class PaymentSession(models.Model):
@@ -222,3 +245,37 @@ class PurchaseReview(Purchase):
         proxy = True
         verbose_name = _("purchase needing review")
         verbose_name_plural = _("needs review queue")
+
+
+class PaymentMethod(models.Model):
+    """A way to pay that staff offer (or not) at checkout. The codes are Saldo's (billing.gateways.methods);
+    each gateway adapter translates the enabled ones into its own list. Seeded by a data migration."""
+
+    code = models.CharField(
+        _("method"), max_length=20, unique=True, choices=[(m.code, m.label) for m in methods.CATALOGUE]
+    )
+    enabled = models.BooleanField(_("offered to customers"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def method(self):
+        from ..gateways.methods import BY_CODE
+
+        return BY_CODE.get(self.code)
+
+    @property
+    def label(self) -> str:
+        return self.method.label if self.method else self.code
+
+    @property
+    def kind(self) -> str:
+        return self.method.kind if self.method else ""

@@ -37,9 +37,10 @@ from core.money import format_thousands
 from invoices.models import Invoice
 from invoices.services import invoice_create, invoice_credit_note, invoice_mark_paid, invoice_void
 
+from .. import notifications
 from ..gateways import Gateway, GatewayError, PaymentEvent, get_gateway
 from ..gateways import base as events
-from ..models.purchases import PaymentNotification, PaymentSession, Purchase
+from ..models.purchases import PaymentMethod, PaymentNotification, PaymentSession, Purchase
 from ..selectors.purchases import CREDIT_STEP, MAX_CREDITS, price_quote
 
 __all__ = [
@@ -92,6 +93,11 @@ def validate_credits(credits) -> int:
     return value
 
 
+def enabled_method_codes() -> list[str]:
+    """The payment methods staff offer, in their order (passed to the gateway at Pay Now)."""
+    return list(PaymentMethod.objects.filter(enabled=True).values_list("code", flat=True))
+
+
 def _new_order_id() -> str:
     return "SLD-" + timezone.now().strftime("%y%m%d") + "-" + secrets.token_hex(5).upper()
 
@@ -126,10 +132,14 @@ def purchase_create(
     billing: dict | None = None,
     gateway: Gateway | None = None,
     now: datetime | None = None,
+    origin: str = Purchase.Origin.MANUAL,
+    on_created=None,
 ) -> Purchase:
     """Pay Now: price the credits, open a payment session at the gateway, then create the purchase, its
     unpaid invoice and the session in one transaction. The same idempotency key returns the first
-    purchase (``purchase.created`` is False then); a losing race cancels its spare gateway session."""
+    purchase (``purchase.created`` is False then); a losing race cancels its spare gateway session.
+    An auto top-up (``origin``) that finds one already open returns that one (``purchase_one_open_auto_topup``).
+    ``on_created(purchase)`` runs inside the transaction (the auto top-up's audit entry)."""
     credits = validate_credits(credits)
     key = (idempotency_key or "").strip()[:100] or uuid.uuid4().hex
     existing = Purchase.objects.filter(organization=organization, idempotency_key=key).first()
@@ -161,6 +171,7 @@ def purchase_create(
         start=now,
         expires_at=expires_at,
         return_url=settings.SITE_URL + reverse("billing:purchase_status", args=[purchase_id]),
+        enabled_methods=enabled_method_codes(),
     )
     try:
         with transaction.atomic():
@@ -180,6 +191,7 @@ def purchase_create(
                 idempotency_key=key,
                 billing_snapshot=snapshot,
                 created_at=now,
+                origin=origin,
             )
 
             invoice = invoice_create(
@@ -208,8 +220,15 @@ def purchase_create(
                 created_at=now,
                 expires_at=session.expires_at,
             )
+            if on_created is not None:
+                on_created(purchase)
+            notifications.purchase_created(purchase)
     except IntegrityError:
         existing = Purchase.objects.filter(organization=organization, idempotency_key=key).first()
+        if existing is None and origin == Purchase.Origin.AUTO_TOPUP:
+            existing = Purchase.objects.filter(
+                organization=organization, origin=origin, status=Purchase.Status.PENDING
+            ).first()
         if existing is None:
             raise
         _cancel_quietly(gateway, session.gateway_ref)
@@ -264,6 +283,8 @@ def _apply_paid(purchase: Purchase, event: PaymentEvent, now: datetime) -> None:
     was_open = purchase.status == Purchase.Status.PENDING
     purchase.paid_at = now
     purchase.paid_amount = event.amount
+    purchase.payment_method = event.method[:20] or purchase.payment_method
+    purchase.payment_method_detail = event.method_detail[:40] or purchase.payment_method_detail
     purchase.closed_at = purchase.closed_at or now
     _close_sessions(purchase, PaymentSession.Status.PAID, now)
     if event.amount != purchase.total:
@@ -326,6 +347,7 @@ _CLOSING = {
 
 
 def _apply_locked(purchase: Purchase, event: PaymentEvent, now: datetime) -> Purchase:
+    before = purchase.status
     if event.status == events.PAID:
         _apply_paid(purchase, event, now)
     elif event.status in _CLOSING:
@@ -335,6 +357,7 @@ def _apply_locked(purchase: Purchase, event: PaymentEvent, now: datetime) -> Pur
         _apply_reversed(purchase, event, now)
     # pending and unknown statuses change nothing: a late "pending" never undoes a payment.
     purchase.save()
+    notifications.purchase_status_changed(purchase, before)
     return purchase
 
 
@@ -392,6 +415,7 @@ def purchase_expire_if_due(*, purchase_id, now: datetime | None = None) -> str:
             return purchase.status
         _apply_closed(purchase, Purchase.Status.EXPIRED, now, "Payment session expired")
         purchase.save()
+        notifications.purchase_status_changed(purchase, Purchase.Status.PENDING)
         ref = purchase.gateway_ref
     if ref and (event is None or event.status == events.PENDING):
         _cancel_quietly(gateway, ref)  # make sure the gateway stops taking money for it

@@ -78,7 +78,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
             ],
-            "builtins": ["core.templatetags.money"],
+            "builtins": ["core.templatetags.money", "core.templatetags.wib"],
         },
     }
 ]
@@ -145,6 +145,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Saldo <billing@saldo.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where core.emails.email_send puts rendered notifications: the logged outbox, delivered by Celery with retries.
+EMAIL_OUTBOX = "billing.services.emails.email_queue"
 
 # --- Celery -----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -165,6 +167,7 @@ SALDO_PERIODIC_TASKS["e-mail unsent paid invoices"] = {
     "task": "invoices.tasks.email_unsent_invoices",
     "every_minutes": 15,
 }
+SALDO_PERIODIC_TASKS["retry failed e-mails"] = {"task": "billing.tasks.retry_outbound_emails", "every_minutes": 1}
 SALDO_PERIODIC_TASKS["expire payment sessions"] = {"task": "billing.tasks.expire_payment_sessions", "every_minutes": 5}
 SALDO_PERIODIC_TASKS["expire credit lots"] = {"task": "credits.tasks.expire_credit_lots", "every_minutes": 5}
 SALDO_PERIODIC_TASKS["credit reminders"] = {

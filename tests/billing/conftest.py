@@ -26,7 +26,7 @@ class StubGateway:
         self.ref = ref
         self.cancelled: list[str] = []
 
-    def create_session(self, *, order_id, amount, description, customer, items, start, expires_at, return_url):
+    def create_session(self, *, order_id, amount, description, customer, items, start, expires_at, return_url, **kw):
         ref = self.ref or order_id
         return SessionInfo(ref, f"https://pay.example.test/{ref}", expires_at)
 

@@ -63,6 +63,18 @@ def screenshot(tmp_path):
     return take
 
 
+@pytest.fixture
+def seeded_methods(db):
+    """The payment methods of the data migration: transaction=True tests flush them between tests."""
+    from billing.gateways.methods import CATALOGUE, DEFAULT_ENABLED
+    from billing.models import PaymentMethod
+
+    for position, method in enumerate(CATALOGUE):
+        PaymentMethod.objects.get_or_create(
+            code=method.code, defaults={"enabled": method.code in DEFAULT_ENABLED, "position": position * 10}
+        )
+
+
 def login(page, email: str, password: str) -> None:
     page.goto(page.base_url + "/accounts/login/")
     page.fill("input[name=username]", email)

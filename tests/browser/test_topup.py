@@ -13,7 +13,7 @@ from billing.tasks import expire_payment_sessions
 from credits.selectors import balance_for
 from tests.browser.conftest import login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded_methods")]
 
 DEMO_OWNER = ("owner@demo.saldo.id", "demo-owner-2026")
 
@@ -54,6 +54,9 @@ def test_it_buys_5000_credits_with_the_sandbox_gateway(page, screenshot):
     page.click("#pay-now")
     page.wait_for_url("**/credits/sandbox/**")
     assert Purchase.objects.count() == purchase_count + 1
+    assert page.inner_text("#sandbox-amount") == "Rp 555.000"
+    page.click("#method-bca_va")
+    page.wait_for_url("**/credits/sandbox/**/bca_va/")
     assert page.inner_text("#sandbox-amount") == "Rp 555.000"
     assert len(page.inner_text("#va-number")) == 16
     screenshot(page, "topup-3-sandbox-bank")

@@ -33,7 +33,7 @@ def test_the_expiry_task_is_idempotent(organization):
     assert ledger_audit(organization.pk)["ok"]
 
 
-def test_it_reminds_owners_once_per_expiring_lot(organization, owner, member, grant):
+def test_it_reminds_owners_once_per_expiring_lot(organization, owner, member, grant, deliver_mail_now):
     grant(organization, 5000, days=2)
     grant(organization, 5000, days=20)
     result = send_credit_reminders()
@@ -46,7 +46,7 @@ def test_it_reminds_owners_once_per_expiring_lot(organization, owner, member, gr
     assert not mail.outbox
 
 
-def test_it_warns_once_per_low_balance_crossing(organization, owner, grant):
+def test_it_warns_once_per_low_balance_crossing(organization, owner, grant, deliver_mail_now):
     organization.low_balance_threshold = 10
     organization.save()
     grant(organization, 12, days=20)
