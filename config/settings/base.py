@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config import embedded_postgres
@@ -175,6 +176,11 @@ SALDO_PERIODIC_TASKS["close conversation month"] = {
     "task": "conversations.tasks.close_conversation_month",
     "crontab": {"minute": "0", "hour": "1", "day_of_month": "1"},
 }
+# 02:30 Jakarta: usage partitions for the months ahead, retired months exported and dropped, old dedup keys pruned.
+SALDO_PERIODIC_TASKS["maintain usage storage"] = {
+    "task": "credits.tasks.maintain_usage_storage",
+    "crontab": {"minute": "30", "hour": "2"},
+}
 SALDO_PERIODIC_TASKS["process waiting whatsapp webhooks"] = {
     "task": "conversations.tasks.process_pending_webhook_events",
     "every_minutes": 5,
@@ -204,6 +210,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Business settings ------------------------------------------------------------------------
 CREDIT_VALIDITY_DAYS = env.int("CREDIT_VALIDITY_DAYS", default=30)
+# Usage storage (credits/partitions.py): message usage is partitioned by month; a message_id is deduplicated for
+# USAGE_DEDUP_WINDOW_DAYS after it was charged (a message older than that is refused, 409 message_id_expired);
+# months older than USAGE_RETENTION_MONTHS are exported to the default storage and dropped.
+USAGE_DEDUP_WINDOW_DAYS = env.int("USAGE_DEDUP_WINDOW_DAYS", default=35)
+if USAGE_DEDUP_WINDOW_DAYS < 35:
+    raise ImproperlyConfigured("USAGE_DEDUP_WINDOW_DAYS must be at least 35 (a month of retries and a margin).")
+USAGE_RETENTION_MONTHS = env.int("USAGE_RETENTION_MONTHS", default=13)
+if USAGE_RETENTION_MONTHS < 2:
+    raise ImproperlyConfigured("USAGE_RETENTION_MONTHS must be at least 2 (this month and the one the window reaches).")
+USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 PAYMENT_SESSION_HOURS = env.int("PAYMENT_SESSION_HOURS", default=24)
 TAX_RATE = Decimal(env.str("TAX_RATE", default="0.11"))
 CURRENCY = "IDR"
