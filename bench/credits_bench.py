@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-DB = "saldo_bench_credits"
+DB = os.environ.get("SALDO_BENCH_DB", "saldo_bench_credits")
 PG = "postgres://postgres@127.0.0.1:5432"
 PY = sys.executable
 

@@ -93,6 +93,11 @@ def database_config(default_url: str | None = None) -> dict:
     config["HOST"] = unquote(config.get("HOST") or "")
     config["ATOMIC_REQUESTS"] = False
     config.setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    if env("DATABASE_POOLER", default="") == "pgbouncer":
+        # PgBouncer in transaction mode hands each transaction any server connection: a server-side cursor
+        # (QuerySet.iterator() outside a transaction) would be looked for on another one. Nothing else Saldo does
+        # outlives a transaction (no prepared statements: psycopg binds client-side; advisory locks are xact-level).
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
     return config
 
 
