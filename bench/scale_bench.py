@@ -174,6 +174,9 @@ def load_usage(db: str, rows: int, orgs: int) -> None:
             )
             print(f"  attach {suffix} (its indexes built): {time.monotonic() - started:.1f} s", flush=True)
         conn.execute("SELECT setval('credits_messageusage_id_seq', %s, false)", [per_month * MONTHS + 1])
+        # In charge order, as production writes them (the BRIN index the prune reads relies on it); the key's
+        # btree is built once afterwards.
+        conn.execute("ALTER TABLE credits_messageusagekey DROP CONSTRAINT credits_messageusagekey_pkey")
         step(
             "deduplication keys of the window (35 days)",
             conn,
@@ -181,8 +184,15 @@ def load_usage(db: str, rows: int, orgs: int) -> None:
                     charged_at)
                SELECT organization_id, message_id, direction, occurred_at, spendable_after, charged_at
                FROM credits_messageusage WHERE charged_at >= now() - interval '35 days'
-               ORDER BY organization_id, message_id""",
+               ORDER BY charged_at""",
         )
+        step(
+            "the keys' primary key",
+            conn,
+            """ALTER TABLE credits_messageusagekey
+               ADD CONSTRAINT credits_messageusagekey_pkey PRIMARY KEY (organization_id, message_id)""",
+        )
+        conn.execute("REINDEX INDEX usage_key_charged_brin")
         for suffix, _start, _upper in months:
             step(
                 f"per-day counts {suffix}",
@@ -265,16 +275,21 @@ def measure(args) -> dict:
     out["chart_p50_ms"] = 1000 * statistics.median(timed(lambda i: usage_per_day(org, days=30), args.reads))
     last = Month.of(timezone.now()).previous()
 
-    def close(_i):
+    def close(org_id):
+        # Last month's totals per direction: what a monthly statement reads. None: every organization.
+        where, params = "day >= %s AND day < %s", [last.first_day, last.next().first_day]
+        if org_id is not None:
+            where, params = where + " AND organization_id = %s", [*params, org_id]
         with connection.cursor() as cursor:
             cursor.execute(
-                """SELECT organization_id, direction, sum(messages) FROM credits_usageday
-                   WHERE day >= %s AND day < %s GROUP BY 1, 2""",
-                [last.first_day, last.next().first_day],
+                f"SELECT organization_id, direction, sum(messages) FROM credits_usageday WHERE {where} GROUP BY 1, 2",  # noqa: S608
+                params,
             )
-            cursor.fetchall()
+            return len(cursor.fetchall())
 
-    out["close_ms"] = 1000 * statistics.median(timed(close, 3))
+    out["close_org_ms"] = 1000 * statistics.median(timed(lambda i: close(org.pk), args.reads))
+    out["close_all_ms"] = 1000 * min(timed(lambda i: close(None), 3))
+    out["close_all_rows"] = close(None)
     out["job_ms"] = 1000 * min(timed(lambda i: partitions.usage_storage_maintain(), 2))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -325,7 +340,7 @@ ROWS = [
     ("batches of 1,000: messages / s", "batch_msg_per_s", True),
     ("balance read p50 (ms)", "balance_p50_ms", False),
     ("usage chart, 30 days, p50 (ms)", "chart_p50_ms", False),
-    ("month close: last month's totals, all orgs (ms)", "close_ms", False),
+    ("month close of one organization: last month's totals, p50 (ms)", "close_org_ms", False),
     ("storage job: partitions ahead, retire, prune (ms)", "job_ms", False),
 ]
 
@@ -379,6 +394,13 @@ def main() -> None:
             best_e, best_f = (max(e), max(f)) if higher else (min(e), min(f))
             ratio = best_e / best_f if higher else best_f / best_e  # > 1 means the full database is slower
             print(f"| {label} | {e[0]:,.1f} / {e[1]:,.1f} | {f[0]:,.1f} / {f[1]:,.1f} | {ratio:.2f}× slower | ≤ 1.2× |")
+        e, f = results["empty"], results["full"]
+        print(
+            f"| month close of every organization (ms; reads only last month's per-day counts: "
+            f"{f[0]['close_all_rows']:,} totals in full, {e[0]['close_all_rows']:,} in empty) | "
+            f"{e[0]['close_all_ms']:,.1f} / {e[1]['close_all_ms']:,.1f} | {f[0]['close_all_ms']:,.1f} / "
+            f"{f[1]['close_all_ms']:,.1f} | (not comparable: empty has no month to close) | |"
+        )
         loads = " / ".join(
             f"{r['load']:.2f}" for pair in zip(results["empty"], results["full"], strict=True) for r in pair
         )

@@ -317,6 +317,8 @@ class UsageDay(models.Model):
     class Meta:
         verbose_name = _("usage per day")
         verbose_name_plural = _("usage per day")
+        # Month close reads one month of every organization: by day, so it costs that month, not the history.
+        indexes = [models.Index(fields=["day"], name="usage_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.direction}: {self.messages}"

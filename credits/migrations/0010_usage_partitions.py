@@ -126,6 +126,7 @@ CREATE TABLE credits_usageday (
     messages bigint NOT NULL DEFAULT 0,
     CONSTRAINT credits_usageday_pkey PRIMARY KEY (organization_id, day, direction)
 );
+CREATE INDEX usage_day_idx ON credits_usageday (day);
 
 INSERT INTO credits_messageusage ({COLUMNS}) SELECT {COLUMNS} FROM credits_messageusage_old;
 INSERT INTO credits_messageusagekey (organization_id, message_id, direction, occurred_at, spendable_after, charged_at)
@@ -270,6 +271,10 @@ class Migration(migrations.Migration):
                 migrations.AddIndex(
                     model_name='messageusagekey',
                     index=django.contrib.postgres.indexes.BrinIndex(fields=['charged_at'], name='usage_key_charged_brin'),
+                ),
+                migrations.AddIndex(
+                    model_name='usageday',
+                    index=models.Index(fields=['day'], name='usage_day_idx'),
                 ),
             ],
         ),
