@@ -580,14 +580,16 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
 
 # Keys, usage rows and the day's counts of a batch in one statement. The lot of each message and the balance shown
 # after it follow from its position: the allocation is FIFO, so message i (1-based) takes the lot whose cumulative
-# allocation first reaches i, and the balance after it is ``available - i``.
+# allocation range (lo, hi] holds i, and the balance after it is ``available - i``. A join on that range, not a
+# subquery per message: no per-row work beyond the inserts themselves.
 _BATCH_INSERT_SQL = """
 WITH msg AS (
     SELECT t.i, t.m, t.d, t.o FROM unnest(%(ids)s::varchar[], %(dirs)s::varchar[], %(occ)s::timestamptz[])
         WITH ORDINALITY AS t(m, d, o, i)
 ), alloc AS (
-    SELECT a.lot, sum(a.n) OVER (ORDER BY a.k) AS upto
+    SELECT a.lot, sum(a.n) OVER w - a.n AS lo, sum(a.n) OVER w AS hi
     FROM unnest(%(lots)s::uuid[], %(counts)s::bigint[]) WITH ORDINALITY AS a(lot, n, k)
+    WINDOW w AS (ORDER BY a.k)
 ), keys AS (
     INSERT INTO credits_messageusagekey (organization_id, message_id, direction, occurred_at, spendable_after, charged_at)
     SELECT %(org)s, m, d, o, %(available)s - i, %(now)s FROM msg
@@ -600,10 +602,8 @@ WITH msg AS (
 )
 INSERT INTO credits_messageusage
     (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, spendable_after)
-SELECT %(org)s, m, d, o, %(now)s, 1,
-       (SELECT alloc.lot FROM alloc WHERE alloc.upto >= msg.i ORDER BY alloc.upto LIMIT 1),
-       %(available)s - i
-FROM msg
+SELECT %(org)s, msg.m, msg.d, msg.o, %(now)s, 1, alloc.lot, %(available)s - msg.i
+FROM msg JOIN alloc ON msg.i > alloc.lo AND msg.i <= alloc.hi
 """
 
 
