@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
+from core.db import lag_tolerant
 
 from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage, UsageDay
 
@@ -75,9 +76,13 @@ def usage_per_day(organization: Organization, *, days: int = 30, now: datetime |
     today = timezone.localdate(now or timezone.now())
     first_day = today - timedelta(days=days - 1)
     counts: dict = {}
-    for day, direction, n in UsageDay.objects.filter(
-        organization=organization, day__gte=first_day, day__lte=today
-    ).values_list("day", "direction", "messages"):
+    with lag_tolerant():  # a chart a moment behind is fine: the replica may serve it
+        rows = list(
+            UsageDay.objects.filter(organization=organization, day__gte=first_day, day__lte=today).values_list(
+                "day", "direction", "messages"
+            )
+        )
+    for day, direction, n in rows:
         counts.setdefault(day, {"inbound": 0, "outbound": 0})[direction] = n
     out = []
     for i in range(days):

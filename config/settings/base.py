@@ -102,6 +102,29 @@ def database_config(default_url: str | None = None) -> dict:
 
 
 DATABASES = {"default": database_config(embedded_postgres.database_url(embedded_postgres.DEV_CLUSTER))}
+
+
+def with_replica(databases: dict) -> dict:
+    """Add the read replica at DATABASE_REPLICA_URL (streaming replication of the primary), if set: lag-tolerant reads
+    only (core.db.lag_tolerant, config.db_routers)."""
+    replica_url = env("DATABASE_REPLICA_URL", default="")
+    if replica_url:
+        replica = database_config()
+        replica.update(
+            {
+                k: v
+                for k, v in env.db_url_config(replica_url).items()
+                if k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+            }
+        )
+        replica["HOST"] = unquote(replica.get("HOST") or "")
+        replica["TEST"] = {"MIRROR": "default"}
+        databases["replica"] = replica
+    return databases
+
+
+DATABASES = with_replica(DATABASES)
+DATABASE_ROUTERS = ["config.db_routers.LagTolerantReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
