@@ -16,8 +16,8 @@ Rules enforced here:
 from __future__ import annotations
 
 import gzip
-import io
 import re
+import tempfile
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -125,24 +125,21 @@ def archive_path(name: str) -> str:
 
 
 def _export(cursor, name: str) -> int:
-    """COPY the table to gzip CSV in the default storage; returns the number of rows written."""
-    buffer = io.BytesIO()
-    rows = 0
-    with gzip.GzipFile(fileobj=buffer, mode="wb") as gz:
-        with cursor.copy(f"COPY {name} TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
-            for chunk in copy:
-                gz.write(chunk)
-    buffer.seek(0)
-    with gzip.GzipFile(fileobj=buffer, mode="rb") as gz:
-        for _line in gz:
-            rows += 1
-    rows -= 1  # the header
-    buffer.seek(0)
+    """COPY the table as gzip CSV into the default storage, streamed through a temporary file (a month can be
+    gigabytes); returns the number of rows COPY reported."""
     path = archive_path(name)
-    if default_storage.exists(path):
-        default_storage.delete(path)
-    saved = default_storage.save(path, File(buffer, name=path))
-    assert saved == path, saved
+    with tempfile.TemporaryFile() as spool:
+        with gzip.GzipFile(fileobj=spool, mode="wb") as gz:
+            with cursor.copy(f"COPY {name} TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+                for chunk in copy:
+                    gz.write(chunk)
+        rows = cursor.rowcount
+        spool.seek(0)
+        if default_storage.exists(path):
+            default_storage.delete(path)  # a previous run's partial file
+        saved = default_storage.save(path, File(spool, name=path))
+    if saved != path:
+        raise RuntimeError(f"{name}: the storage saved the export as {saved}, not {path}")
     return rows
 
 
