@@ -193,3 +193,34 @@ def test_a_retirement_that_stopped_after_the_detach_is_finished_by_the_next_run(
         done = partitions.usage_partitions_retire()
     assert [(d["partition"], d["rows"]) for d in done] == [("credits_messageusage_p2025_03", 1)]
     assert default_storage.exists(partitions.archive_path("credits_messageusage_p2025_03"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_make_each_partition_once(settings):
+    """Invariant 9 with real threads: the advisory lock serializes the job; the second worker finds the work done."""
+    import threading
+
+    settings.USAGE_PARTITIONS_AHEAD = 2
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def worker(i):
+        try:
+            barrier.wait()
+            results[i] = partitions.usage_storage_maintain(now=datetime(2032, 8, 1, tzinfo=JAKARTA))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertions
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not any(isinstance(r, Exception) for r in results), results
+    made = sorted(name for r in results for name in r["created"])
+    assert made == ["credits_messageusage_p2032_08", "credits_messageusage_p2032_09", "credits_messageusage_p2032_10"]
+    with connection.cursor() as cursor:
+        for name in made:  # the flush between tests empties tables, it does not drop partitions
+            cursor.execute(f"DROP TABLE {name}")
