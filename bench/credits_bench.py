@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-DB = "saldo_bench_credits"
+DB = os.environ.get("SALDO_BENCH_DB", "saldo_bench_credits")
 PG = "postgres://postgres@127.0.0.1:5432"
 PY = sys.executable
 
@@ -243,6 +243,20 @@ def charges(base, keys, s) -> dict:
     return results
 
 
+def batch_runs(base, key, seconds, runs) -> None:
+    """Consecutive runs of batches of 1,000 (4 connections), each printed with the load average before it."""
+    url = f"{base}/api/v1/usage/messages/batch"
+    wrk(url, seconds=2, conns=4, key=key, lua=BATCH_LUA, tag=f"warm{time.monotonic_ns()}")
+    for n in range(1, runs + 1):
+        load = os.getloadavg()
+        r = wrk(url, seconds=seconds, conns=4, key=key, lua=BATCH_LUA, tag=f"run{n}-{time.monotonic_ns()}")
+        print(
+            f"batch run {n}: {r['rps'] * 1000:8.0f} msg/s ({r['rps']:.1f} req/s, p50 {r['p50']:.0f} ms, "
+            f"p99 {r['p99']:.0f} ms, non-2xx {r['non2xx']})  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
@@ -252,6 +266,12 @@ def main():
         "--compare-stacks",
         action="store_true",
         help="also measure charges with a three-middleware stack (bench/credits_settings_short.py, not the product)",
+    )
+    parser.add_argument(
+        "--batch-runs",
+        type=int,
+        default=0,
+        help="only batches: this many consecutive runs of --seconds each (after one warm-up), each with its load average",
     )
     args = parser.parse_args()
 
@@ -271,6 +291,9 @@ def main():
     with gunicorn(env, args) as _server:
         settle()  # the 1,000,000 history rows were just written: flush them before measuring anything
         s = args.seconds
+        if args.batch_runs:
+            batch_runs(base, keys["bench-charge"], s, args.batch_runs)
+            return
         results = charges(base, keys, s)
         for slug in ("bench-small", "bench-large"):
             wrk(f"{base}/api/v1/credits/balance", seconds=2, conns=4, key=keys[slug])

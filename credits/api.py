@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -22,6 +23,7 @@ from .services import (
     MESSAGE_ID_MAX_LENGTH,
     InsufficientCredits,
     UsageConflict,
+    UsageExpired,
     UsageMessage,
     usage_charge,
     usage_charge_batch,
@@ -127,7 +129,11 @@ _error = inline_serializer("Error", {"error": serializers.CharField(), "detail":
 class UsageMessageView(APIView):
     @extend_schema(
         summary="Charge one credit for one chatbot message",
-        description="Charged at most once per message_id: a retry with the same fields answers 200 with the same body.",
+        description=(
+            "Charged at most once per message_id: a retry with the same fields answers 200 with the same body. "
+            "Deduplication holds for USAGE_DEDUP_WINDOW_DAYS (35): a message whose occurred_at is older than that "
+            "answers 409 message_id_expired and is not charged."
+        ),
         request=_message_request,
         responses={
             201: _charge_response,
@@ -172,6 +178,13 @@ class UsageMessageView(APIView):
         except UsageConflict:
             return api_error(
                 "conflict", "This message_id was already charged with other fields.", status.HTTP_409_CONFLICT
+            )
+        except UsageExpired:
+            return api_error(
+                "message_id_expired",
+                f"This message occurred more than {settings.USAGE_DEDUP_WINDOW_DAYS} days ago, outside the "
+                "deduplication window: it cannot be charged exactly once and is not charged.",
+                status.HTTP_409_CONFLICT,
             )
         return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

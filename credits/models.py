@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -225,18 +226,24 @@ class LedgerEntry(models.Model):
 
 
 class MessageUsage(models.Model):
-    """One charged chatbot message. Unique per (organization, message_id): the retry guard (invariant 3)."""
+    """One charged chatbot message: the usage log, range-partitioned by local month of ``charged_at``
+    (credits/partitions.py; the primary key in PostgreSQL is (id, charged_at), as partitioning requires).
+    Exactly-once (invariant 3) is kept by :class:`MessageUsageKey` within the deduplication window; per-day
+    counts for the dashboard by :class:`UsageDay`. Both are written in the charge's transaction."""
 
     class Direction(models.TextChoices):
         INBOUND = "inbound", _("Inbound")
         OUTBOUND = "outbound", _("Outbound")
 
     id = models.BigAutoField(primary_key=True)
-    # Indexed by the unique (organization_id, message_id) constraint. A separate single-column index is not
-    # only redundant: with stale statistics PostgreSQL picked it for the replay lookup and filtered every
-    # usage row of the organization (38 ms at 170,000 rows) instead of one unique-index probe.
+    # No foreign-key constraints on the usage log: each one is a per-row trigger on every charge, and neither
+    # organizations nor lots are ever deleted (PROTECT everywhere else). Indexed by usage_org_charged_idx.
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="message_usage", db_index=False
+        Organization,
+        on_delete=models.DO_NOTHING,
+        related_name="message_usage",
+        db_index=False,
+        db_constraint=False,
     )
     message_id = models.CharField(_("message id"), max_length=128)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
@@ -245,7 +252,13 @@ class MessageUsage(models.Model):
     credits = models.IntegerField(default=1)
     # Not indexed: nothing looks usage up by lot (lots are never deleted), and every charge pays for an index.
     lot = models.ForeignKey(
-        CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="usage", db_index=False
+        CreditLot,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="usage",
+        db_index=False,
+        db_constraint=False,
     )
     # The spendable balance after this charge, as the API answered it (and answers it again on a replay):
     # the balance row minus expired-unswept lots. Not the ledger's balance_after.
@@ -255,17 +268,57 @@ class MessageUsage(models.Model):
         verbose_name = _("message usage")
         verbose_name_plural = _("message usage")
         ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "message_id"], name="usage_unique_message_id"),
-        ]
-        # The per-day charts read (organization, charged_at) through an index on organization_id::text on purpose:
-        # with a plain (organization, charged_at) index PostgreSQL, whose statistics lag a fast-growing
-        # organization, estimated one row for it and used that index for message_id look-ups, filtering every
-        # usage row of the organization (a batch's 1,000 look-ups ran for minutes). Now the unique
-        # (organization, message_id) index is the only one that serves organization_id = X.
-        indexes = [
-            models.Index(Cast("organization_id", models.TextField()), "charged_at", name="usage_orgtext_charged_idx"),
-        ]
+        # An organization's usage by time (the admin's filtered list, exports). message_id look-ups never come here:
+        # they go to MessageUsageKey's primary key.
+        indexes = [models.Index(fields=["organization", "charged_at"], name="usage_org_charged_idx")]
 
     def __str__(self) -> str:
         return f"{self.message_id} ({self.direction})"
+
+
+class MessageUsageKey(models.Model):
+    """The deduplication key of a message charged within the window (USAGE_DEDUP_WINDOW_DAYS): unique
+    (organization, message_id), with what a replay answers. Not partitioned, so the key is global; pruned by
+    credits.partitions.usage_keys_prune once the window (+ margin) has passed since the charge. A message whose
+    occurred_at is older than the window is refused (409 message_id_expired): it can no longer be proven new."""
+
+    pk = models.CompositePrimaryKey("organization", "message_id")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    message_id = models.CharField(max_length=128)
+    direction = models.CharField(max_length=8)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    spendable_after = models.BigIntegerField()
+    charged_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("message usage key")
+        verbose_name_plural = _("message usage keys")
+        # Pruning reads keys by charge time; rows arrive in that order, so a BRIN index costs almost nothing.
+        indexes = [BrinIndex(fields=["charged_at"], name="usage_key_charged_brin")]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class UsageDay(models.Model):
+    """Charged messages per organization, local day (TIME_ZONE) and direction, kept in the charge's transaction:
+    the dashboard's chart and statements read it, so they stay exact after old usage partitions are dropped."""
+
+    pk = models.CompositePrimaryKey("organization", "day", "direction")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    day = models.DateField()
+    direction = models.CharField(max_length=8)
+    messages = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("usage per day")
+        verbose_name_plural = _("usage per day")
+        # Month close reads one month of every organization: by day, so it costs that month, not the history.
+        indexes = [models.Index(fields=["day"], name="usage_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.direction}: {self.messages}"

@@ -6,7 +6,10 @@ Rules enforced here (DESIGN.md, "Message credits" and invariants 1, 2, 3, 5, 9):
 - the lot that expires soonest is spent first, and a lot past ``expires_at`` is never spent, even before
   the expiry job has written it down;
 - a debit that does not fit is refused whole; the balance never goes below zero;
-- a message is charged at most once per organization (unique ``(organization, message_id)``);
+- a message is charged at most once per organization within the deduplication window (``USAGE_DEDUP_WINDOW_DAYS``,
+  unique ``(organization, message_id)`` in ``credits_messageusagekey``); a message older than the window is refused
+  (UsageExpired, 409 ``message_id_expired``), never charged again;
+- every charge counts its message in ``credits_usageday`` in the same transaction (the dashboard's chart);
 - ledger rows are only ever inserted.
 """
 
@@ -53,6 +56,21 @@ class UsageConflict(CreditsError):
     def __init__(self, message_id: str):
         self.message_id = message_id
         super().__init__(f"message_id {message_id!r} was already charged with other fields.")
+
+
+class UsageExpired(CreditsError):
+    """The message is older than the deduplication window and its key is gone: it can no longer be proven new."""
+
+    code = "message_id_expired"
+
+    def __init__(self, message_id: str):
+        self.message_id = message_id
+        super().__init__(f"message_id {message_id!r} is older than the deduplication window.")
+
+
+def dedup_window_start(now: datetime) -> datetime:
+    """Messages that occurred before this moment are outside the deduplication window."""
+    return now - timedelta(days=settings.USAGE_DEDUP_WINDOW_DAYS)
 
 
 @dataclass(frozen=True)
@@ -427,10 +445,10 @@ def _required_reason(reason: str) -> str:
 
 # --- usage -----------------------------------------------------------------------------------------
 
-# The charge is the PostgreSQL function saldo_usage_charge (credits migrations 0006 and 0009): lock, pick, insert
-# ON CONFLICT, update lot and balance, ledger row, all in one statement. The insert's conflict check goes through
-# the unique (organization_id, message_id) index whatever the planner's statistics say.
-_CHARGE_SQL = "SELECT * FROM saldo_usage_charge(%s, %s, %s, %s, %s)"
+# The charge is the PostgreSQL function saldo_usage_charge (credits migrations 0006, 0009, 0010): lock, pick, insert
+# the deduplication key ON CONFLICT, then the usage row, lot, balance, ledger row and the day's count, all in one
+# statement. A message older than the window is answered from its key if it is still kept, else refused.
+_CHARGE_SQL = "SELECT * FROM saldo_usage_charge(%s, %s, %s, %s, %s, %s, %s)"
 
 
 def _replay(message: UsageMessage, direction: str, occurred_at, spendable_after: int) -> ChargeResult:
@@ -443,18 +461,33 @@ def usage_charge(
     *, organization: Organization, message_id: str, direction: str, occurred_at: datetime | None = None
 ) -> ChargeResult:
     """Charge one credit for one chatbot message, at most once per (organization, message_id).
-    A replay with the same fields returns the original result; other fields raise UsageConflict; no
-    spendable credit raises InsufficientCredits (nothing is written)."""
+    A replay with the same fields returns the original result; other fields raise UsageConflict; a message that
+    occurred before the deduplication window raises UsageExpired unless it is a replay whose key is still kept;
+    no spendable credit raises InsufficientCredits (nothing is written)."""
     message = UsageMessage(message_id, direction, occurred_at)
+    now = timezone.now()
     # One statement, so one transaction of its own (or part of the caller's); see saldo_usage_charge.
     with connection.cursor() as cursor:
-        cursor.execute(_CHARGE_SQL, [organization.pk, message_id, direction, occurred_at, timezone.now()])
-        charged_balance, e_direction, e_occurred_at, e_balance = cursor.fetchone() or (None, None, None, None)
+        cursor.execute(
+            _CHARGE_SQL,
+            [
+                organization.pk,
+                message_id,
+                direction,
+                occurred_at,
+                now,
+                timezone.localdate(now),
+                dedup_window_start(now),
+            ],
+        )
+        charged_balance, e_direction, e_occurred_at, e_balance, expired = cursor.fetchone() or (None,) * 5
     if charged_balance is not None:
         auto_topup_check(organization, charged_balance + 1, charged_balance)
         return ChargeResult(message_id, charged_balance, created=True)
     if e_direction is not None:
         return _replay(message, e_direction, e_occurred_at, e_balance)
+    if expired:
+        raise UsageExpired(message_id)
     raise InsufficientCredits(0)
 
 
@@ -462,13 +495,15 @@ BATCH_CHARGED = "charged"
 BATCH_DUPLICATE = "duplicate"
 BATCH_INSUFFICIENT = "insufficient_credits"
 BATCH_INVALID = "invalid"
+# An ``invalid`` result's detail for a message older than the window (the single-message API answers 409).
+BATCH_EXPIRED_DETAIL = "message_id_expired"
 
 
 _EXISTING_BATCH_SQL = """
 SELECT u.message_id, u.direction, u.occurred_at
 FROM unnest(%s::varchar[]) AS m(id)
 CROSS JOIN LATERAL (
-    SELECT message_id, direction, occurred_at FROM credits_messageusage
+    SELECT message_id, direction, occurred_at FROM credits_messageusagekey
     WHERE organization_id = %s AND message_id = m.id
     LIMIT 1  -- keeps the subquery from being flattened into a hash join over the organization's rows
 ) u
@@ -486,8 +521,9 @@ def _existing_usage(organization: Organization, ids: list[str]) -> dict[str, tup
 
 def usage_charge_batch(*, organization: Organization, messages: list[UsageMessage]) -> tuple[list[dict], int]:
     """Charge many messages in order with the same outcome as one call each (charged, duplicate,
-    insufficient_credits, or invalid for an id already used with other fields), set-based: one lock,
-    one read of the existing ids, one update of the lots, bulk inserts. Returns (results, balance)."""
+    insufficient_credits, or invalid for an id already used with other fields or older than the deduplication
+    window), set-based: one lock, one read of the existing keys, one update of the lots, one statement for keys,
+    usage rows and day counts. Returns (results, balance)."""
     batch_ref = f"batch:{uuid.uuid4()}"
     with transaction.atomic(durable=True):
         balance = _lock_balance(organization, create=False)
@@ -496,6 +532,7 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
         existing = _existing_usage(organization, ids) if ids else {}
         lots = _spendable_lots(organization.pk, now) if balance is not None else []
         available = sum(r for _i, r in lots)
+        window_from = dedup_window_start(now)
 
         results: list[dict] = []
         seen: dict[str, tuple] = {}  # message_id -> (direction, occurred_at, status) within this batch
@@ -503,8 +540,15 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
         left = available
         for m in messages:
             fields = (m.direction, m.occurred_at)
+            detail = None
             if m.message_id in existing:
                 status = BATCH_DUPLICATE if existing[m.message_id] == fields else BATCH_INVALID
+            elif m.occurred_at is not None and m.occurred_at < window_from:
+                status = BATCH_INVALID
+                detail = {
+                    "error": BATCH_EXPIRED_DETAIL,
+                    "detail": _("This message is older than the deduplication window; it is not charged."),
+                }
             elif m.message_id in seen:
                 first_fields, first_status = seen[m.message_id][:2], seen[m.message_id][2]
                 if first_fields != fields:
@@ -521,40 +565,64 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
                 left -= 1
                 charged.append(m)
                 seen[m.message_id] = (*fields, BATCH_CHARGED)
-            elif m.message_id not in seen and m.message_id not in existing:
+            elif detail is None and m.message_id not in seen and m.message_id not in existing:
                 seen[m.message_id] = (*fields, status)
             result = {"message_id": m.message_id, "status": status}
             if status == BATCH_INVALID:
-                result["detail"] = _("This message_id was already charged with other fields.")
+                result["detail"] = detail or _("This message_id was already charged with other fields.")
             results.append(result)
 
         if charged:
             allocation = _allocate(lots, len(charged))
             _debit_lots(allocation)
-            lot_for_message = [lot_id for lot_id, n in allocation for _k in range(n)]
-            shown_after = [available - (i + 1) for i in range(len(charged))]
-            _bulk_insert_usage(organization, charged, lot_for_message, shown_after, now)
+            _bulk_insert_usage(organization, charged, allocation, available, now)
             _write_debits(balance, allocation, kind=LedgerEntry.Kind.USAGE, now=now, reference=batch_ref)
             auto_topup_check(organization, available, left)
         return results, left
 
 
-def _bulk_insert_usage(organization, charged, lot_ids, spendable_after, now) -> None:
+# Keys, usage rows and the day's counts of a batch in one statement. The lot of each message and the balance shown
+# after it follow from its position: the allocation is FIFO, so message i (1-based) takes the lot whose cumulative
+# allocation range (lo, hi] holds i, and the balance after it is ``available - i``. A join on that range, not a
+# subquery per message: no per-row work beyond the inserts themselves.
+_BATCH_INSERT_SQL = """
+WITH msg AS (
+    SELECT t.i, t.m, t.d, t.o FROM unnest(%(ids)s::varchar[], %(dirs)s::varchar[], %(occ)s::timestamptz[])
+        WITH ORDINALITY AS t(m, d, o, i)
+), alloc AS (
+    SELECT a.lot, sum(a.n) OVER w - a.n AS lo, sum(a.n) OVER w AS hi
+    FROM unnest(%(lots)s::uuid[], %(counts)s::bigint[]) WITH ORDINALITY AS a(lot, n, k)
+    WINDOW w AS (ORDER BY a.k)
+), keys AS (
+    INSERT INTO credits_messageusagekey (organization_id, message_id, direction, occurred_at, spendable_after, charged_at)
+    SELECT %(org)s, m, d, o, %(available)s - i, %(now)s FROM msg
+    RETURNING message_id
+), days AS (
+    INSERT INTO credits_usageday AS u (organization_id, day, direction, messages)
+    SELECT %(org)s, %(day)s, d, count(*) FROM msg GROUP BY d
+    ON CONFLICT (organization_id, day, direction) DO UPDATE SET messages = u.messages + excluded.messages
+    RETURNING 1
+)
+INSERT INTO credits_messageusage
+    (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, spendable_after)
+SELECT %(org)s, msg.m, msg.d, msg.o, %(now)s, 1, alloc.lot, %(available)s - msg.i
+FROM msg JOIN alloc ON msg.i > alloc.lo AND msg.i <= alloc.hi
+"""
+
+
+def _bulk_insert_usage(organization, charged, allocation, available, now) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO credits_messageusage
-                (organization_id, message_id, direction, occurred_at, charged_at, credits, lot_id, spendable_after)
-            SELECT %s, m, d, o, %s, 1, l, b
-            FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::uuid[], %s::bigint[]) AS t(m, d, o, l, b)
-            """,
-            [
-                organization.pk,
-                now,
-                [m.message_id for m in charged],
-                [m.direction for m in charged],
-                [m.occurred_at for m in charged],
-                lot_ids,
-                spendable_after,
-            ],
+            _BATCH_INSERT_SQL,
+            {
+                "org": organization.pk,
+                "now": now,
+                "day": timezone.localdate(now),
+                "available": available,
+                "ids": [m.message_id for m in charged],
+                "dirs": [m.direction for m in charged],
+                "occ": [m.occurred_at for m in charged],
+                "lots": [lot_id for lot_id, _n in allocation],
+                "counts": [n for _lot, n in allocation],
+            },
         )

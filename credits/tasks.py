@@ -1,4 +1,4 @@
-"""Periodic credit jobs. Both are idempotent and safe in two workers at once (invariant 9)."""
+"""Periodic credit jobs. All are idempotent and safe in two workers at once (invariant 9)."""
 
 from celery import shared_task
 
@@ -13,3 +13,10 @@ def expire_credit_lots() -> int:
 @shared_task(name="credits.tasks.send_credit_reminders")
 def send_credit_reminders() -> dict:
     return reminders.credits_remind()
+
+
+@shared_task(name="credits.tasks.maintain_usage_storage")
+def maintain_usage_storage() -> dict:
+    from . import partitions
+
+    return partitions.usage_storage_maintain()

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config import embedded_postgres
@@ -93,10 +94,38 @@ def database_config(default_url: str | None = None) -> dict:
     config["HOST"] = unquote(config.get("HOST") or "")
     config["ATOMIC_REQUESTS"] = False
     config.setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    if env("DATABASE_POOLER", default="") == "pgbouncer":
+        # PgBouncer in transaction mode hands each transaction any server connection: a server-side cursor
+        # (QuerySet.iterator() outside a transaction) would be looked for on another one. Nothing else Saldo does
+        # outlives a transaction (no prepared statements: psycopg binds client-side; advisory locks are xact-level).
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
     return config
 
 
 DATABASES = {"default": database_config(embedded_postgres.database_url(embedded_postgres.DEV_CLUSTER))}
+
+
+def with_replica(databases: dict) -> dict:
+    """Add the read replica at DATABASE_REPLICA_URL (streaming replication of the primary), if set: lag-tolerant reads
+    only (core.db.lag_tolerant, config.db_routers)."""
+    replica_url = env("DATABASE_REPLICA_URL", default="")
+    if replica_url:
+        replica = database_config()
+        replica.update(
+            {
+                k: v
+                for k, v in env.db_url_config(replica_url).items()
+                if k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+            }
+        )
+        replica["HOST"] = unquote(replica.get("HOST") or "")
+        replica["TEST"] = {"MIRROR": "default"}
+        databases["replica"] = replica
+    return databases
+
+
+DATABASES = with_replica(DATABASES)
+DATABASE_ROUTERS = ["config.db_routers.LagTolerantReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -179,6 +208,11 @@ SALDO_PERIODIC_TASKS["close conversation month"] = {
     "task": "conversations.tasks.close_conversation_month",
     "crontab": {"minute": "0", "hour": "1", "day_of_month": "1"},
 }
+# 02:30 Jakarta: usage partitions for the months ahead, retired months exported and dropped, old dedup keys pruned.
+SALDO_PERIODIC_TASKS["maintain usage storage"] = {
+    "task": "credits.tasks.maintain_usage_storage",
+    "crontab": {"minute": "30", "hour": "2"},
+}
 SALDO_PERIODIC_TASKS["process waiting whatsapp webhooks"] = {
     "task": "conversations.tasks.process_pending_webhook_events",
     "every_minutes": 5,
@@ -208,6 +242,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Business settings ------------------------------------------------------------------------
 CREDIT_VALIDITY_DAYS = env.int("CREDIT_VALIDITY_DAYS", default=30)
+# Usage storage (credits/partitions.py): message usage is partitioned by month; a message_id is deduplicated for
+# USAGE_DEDUP_WINDOW_DAYS after it was charged (a message older than that is refused, 409 message_id_expired);
+# months older than USAGE_RETENTION_MONTHS are exported to the default storage and dropped.
+USAGE_DEDUP_WINDOW_DAYS = env.int("USAGE_DEDUP_WINDOW_DAYS", default=35)
+if USAGE_DEDUP_WINDOW_DAYS < 35:
+    raise ImproperlyConfigured("USAGE_DEDUP_WINDOW_DAYS must be at least 35 (a month of retries and a margin).")
+USAGE_RETENTION_MONTHS = env.int("USAGE_RETENTION_MONTHS", default=13)
+if USAGE_RETENTION_MONTHS < 2:
+    raise ImproperlyConfigured("USAGE_RETENTION_MONTHS must be at least 2 (this month and the one the window reaches).")
+USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 PAYMENT_SESSION_HOURS = env.int("PAYMENT_SESSION_HOURS", default=24)
 TAX_RATE = Decimal(env.str("TAX_RATE", default="0.11"))
 CURRENCY = "IDR"

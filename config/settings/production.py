@@ -3,13 +3,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import database_config, env
+from .base import database_config, env, with_replica
 
 DEBUG = False
 LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # type: ignore[index]  # noqa: F405
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DATABASES = {"default": database_config()}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = with_replica(DATABASES)
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

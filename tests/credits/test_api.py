@@ -1,10 +1,11 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from accounts.services import api_key_create
+from core.months import JAKARTA
 from credits.models import CreditBalance, MessageUsage
 from credits.selectors import balance_for, ledger_audit
 from credits.services import lot_grant
@@ -28,10 +29,11 @@ def test_it_charges_a_message_and_answers_201(api_client, organization, grant):
 
 def test_it_replays_with_200_and_the_same_body(api_client, organization, grant):
     grant(organization, 10)
-    body = {"message_id": "wamid.1", "direction": "inbound", "occurred_at": "2025-07-01T10:00:00+07:00"}
+    occurred = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    body = {"message_id": "wamid.1", "direction": "inbound", "occurred_at": occurred.astimezone(JAKARTA).isoformat()}
     first = post(api_client, URL, body)
     post(api_client, URL, {"message_id": "other", "direction": "inbound"})
-    again = post(api_client, URL, {**body, "occurred_at": "2025-07-01T03:00:00Z"})  # the same instant
+    again = post(api_client, URL, {**body, "occurred_at": occurred.astimezone(UTC).isoformat()})  # the same instant
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
     assert balance_for(organization) == 8
