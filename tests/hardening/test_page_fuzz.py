@@ -68,3 +68,29 @@ def test_no_query_makes_the_public_pages_fail(client, qs):
     for page in ("/accounts/login/", "/healthz", "/webhooks/whatsapp"):
         url = f"{page}?{qs}"
         assert_no_server_error(client.get(url), url)
+
+
+FORMS = {
+    "/accounts/login/": ["username", "password", "next"],
+    "/accounts/switch/": ["organization", "next"],
+    "/credits/top-up/pay/": ["credits", "idempotency_key", "legal_name", "npwp", "address", "email", "save_details"],
+    "/settings/": ["action", "name", "key_id", "invitation_id", "membership_id", "email", "role", "threshold"],
+}
+FORM_VALUES = VALUES | st.text(st.characters(codec="utf-8", categories=["Cc"]), max_size=5)
+
+
+def form(known: list[str]):
+    return st.dictionaries(st.sampled_from(known) | st.text(max_size=8), FORM_VALUES, max_size=6)
+
+
+@FUZZ
+@given(url=st.sampled_from(list(FORMS)), data=st.data())
+def test_no_form_input_makes_a_form_fail(owner_client, url, data):
+    fields = data.draw(form(FORMS[url]))
+    assert_no_server_error(owner_client.post(url, fields), url)
+
+
+@FUZZ
+@given(fields=form(FORMS["/accounts/login/"]))
+def test_no_login_input_makes_the_login_fail(client, fields):
+    assert_no_server_error(client.post("/accounts/login/", fields), "/accounts/login/")
