@@ -23,6 +23,7 @@ import json
 import re
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
 WEBHOOK_PREFIX = "/webhooks/"
@@ -106,7 +107,9 @@ class RequestLimitsMiddleware:
         if _query_has_nul(request.META.get("QUERY_STRING", "")):
             if machine:
                 return _error("invalid_characters", "The query string contains a NUL character.", 400)
-            return HttpResponseBadRequest("The query string contains a NUL character.", content_type="text/plain")
+            return HttpResponseBadRequest(
+                _("The address contains a NUL character, which no page accepts."), content_type="text/plain"
+            )
         if machine:
             refused = self._check_body(request, path)
             if refused is not None:
