@@ -47,10 +47,11 @@ def json_body_problem(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> tuple[str
     ``None`` otherwise, also for a body that is not JSON at all (the view answers that with its own reason).
 
     Cheap for the common case: a body with fewer brackets than the depth cap and no suspect escape is not
-    parsed here at all (the usage API's hot path)."""
-    if b"\x00" in body:
+    parsed here at all (the usage API's hot path); a larger one is parsed once and its containers walked."""
+    if b"\x00" in body:  # also refuses UTF-16 and UTF-32, which RFC 8259 does not allow on the wire
         return "invalid_characters", "The body contains a NUL byte."
-    if body.count(b"[") + body.count(b"{") <= max_depth and not _SUSPECT_ESCAPE.search(body):
+    suspect = _SUSPECT_ESCAPE.search(body) is not None
+    if body.count(b"[") + body.count(b"{") <= max_depth and not suspect:
         return None
     try:
         data = json.loads(body)
@@ -58,24 +59,43 @@ def json_body_problem(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> tuple[str
         return "too_deep", f"JSON may nest at most {max_depth} levels."
     except ValueError:
         return None
-    # Iterative walk: the depth of every container, and every string and key checked once.
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            if depth > max_depth:
-                return "too_deep", f"JSON may nest at most {max_depth} levels."
-            for key, item in value.items():
-                if not _storable(key):
-                    return "invalid_characters", "A key contains a NUL character or a lone surrogate."
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            if depth > max_depth:
-                return "too_deep", f"JSON may nest at most {max_depth} levels."
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str) and not _storable(value):
-            return "invalid_characters", "A string contains a NUL character or a lone surrogate."
+    if _depth_exceeds(data, max_depth):
+        return "too_deep", f"JSON may nest at most {max_depth} levels."
+    if suspect and not _all_storable(data):
+        return "invalid_characters", "A string or key contains a NUL character or a lone surrogate."
     return None
+
+
+def _depth_exceeds(data, max_depth: int) -> bool:
+    """Whether the parsed body nests deeper than ``max_depth``: level by level, containers only, no recursion."""
+    level = [data] if type(data) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        deeper = []
+        for value in level:
+            for child in value.values() if type(value) is dict else value:
+                if type(child) is dict or type(child) is list:
+                    deeper.append(child)
+        level = deeper
+    return False
+
+
+def _all_storable(data) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(_storable(key) for key in value):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and not _storable(value):
+            return False
+    return True
 
 
 def _storable(text: str) -> bool:
