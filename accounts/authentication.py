@@ -100,8 +100,17 @@ class HasOrganizationApiKey(BasePermission):
         return isinstance(request.user, ApiClient)
 
 
+class ApiSuspended(exceptions.PermissionDenied):
+    default_detail = "API access for this organization is suspended. Contact support."
+    default_code = "api_suspended"
+
+
 class ApiNotSuspended(BasePermission):
-    message = "API access for this organization is suspended."
+    """In DEFAULT_PERMISSION_CLASSES after :class:`HasOrganizationApiKey`: while staff have suspended an
+    organization's API access (``accounts.services.organization_api_access_set``), every call its keys make,
+    reads included, answers 403 ``{"error": "api_suspended"}``."""
 
     def has_permission(self, request, view):
-        return isinstance(request.user, ApiClient) and not request.user.organization.api_suspended
+        if isinstance(request.user, ApiClient) and request.user.organization.api_suspended:
+            raise ApiSuspended()
+        return True

@@ -84,12 +84,14 @@ class PurchasePagination(CursorPagination):
 
 
 class PurchaseListView(APIView):
+    pagination_class = PurchasePagination  # also tells the schema the list is paginated
+
     @extend_schema(
         summary="Purchases of the API key's organization, newest first (cursor-paginated)",
         responses=PurchaseSerializer(many=True),
     )
     def get(self, request):
-        paginator = PurchasePagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(purchases_for(request.user.organization), request, view=self)
         data = PurchaseSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

@@ -33,3 +33,6 @@ urlpatterns = [
 ]
 
 handler500 = "config.errors.server_error"
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"

