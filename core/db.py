@@ -9,6 +9,7 @@ Balances, charges, locks, anything read to decide a write, and the page shown ri
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
 
 REPLICA = "replica"
@@ -16,7 +17,7 @@ _lag_tolerant: ContextVar[bool] = ContextVar("saldo_lag_tolerant", default=False
 
 
 @contextlib.contextmanager
-def lag_tolerant():
+def lag_tolerant() -> Iterator[None]:
     token = _lag_tolerant.set(True)
     try:
         yield

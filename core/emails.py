@@ -8,6 +8,7 @@ models, and the apps below billing (accounts, credits) send through it without i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,7 +39,7 @@ def _language(code: str | None) -> str:
     return code if code in known else settings.LANGUAGE_CODE
 
 
-def recipient_for_user(user) -> Recipient:
+def recipient_for_user(user: Any) -> Recipient:
     return Recipient(user.email, _language(getattr(user, "language", None)))
 
 
@@ -59,7 +60,7 @@ def email_send(
     template: str,
     context: dict,
     recipients: list[Recipient],
-    organization=None,
+    organization: Any = None,
     attachments: list[dict] | None = None,
     dedupe_key: str = "",
 ) -> list:

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBadRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
@@ -66,7 +69,7 @@ def json_body_problem(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> tuple[str
     return None
 
 
-def _depth_exceeds(data, max_depth: int) -> bool:
+def _depth_exceeds(data: Any, max_depth: int) -> bool:
     """Whether the parsed body nests deeper than ``max_depth``: level by level, containers only, no recursion."""
     level = [data] if type(data) in (dict, list) else []
     depth = 0
@@ -83,7 +86,7 @@ def _depth_exceeds(data, max_depth: int) -> bool:
     return False
 
 
-def _all_storable(data) -> bool:
+def _all_storable(data: Any) -> bool:
     stack = [data]
     while stack:
         value = stack.pop()
@@ -118,10 +121,10 @@ class RequestLimitsMiddleware:
     """See the module docstring. Placed right after the security middleware, before sessions and
     authentication: a refused request costs no database query."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
         machine = path.startswith(API_PREFIX) or path.startswith(WEBHOOK_PREFIX)
         if _query_has_nul(request.META.get("QUERY_STRING", "")):
@@ -136,7 +139,7 @@ class RequestLimitsMiddleware:
                 return refused
         return self.get_response(request)
 
-    def _check_body(self, request, path: str) -> JsonResponse | None:
+    def _check_body(self, request: HttpRequest, path: str) -> JsonResponse | None:
         cap = API_MAX_BODY_BYTES if path.startswith(API_PREFIX) else WEBHOOK_MAX_BODY_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

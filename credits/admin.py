@@ -1,6 +1,8 @@
 """Credits in the back office. Lots, ledger and usage are read-only: money moves only through services,
 here through the grant/adjust form, which writes an audit entry in the same transaction."""
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.shortcuts import redirect
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import OrganizationLinkMixin, ReadOnlyAdmin, changelist_url
 
 from .forms import CreditAdjustForm
-from .models import CreditBalance, CreditLot, LedgerEntry, MessageUsage
+from .models import CreditBalance, CreditBalanceQuerySet, CreditLot, LedgerEntry, MessageUsage
 from .selectors import balance_for
 from .services import InsufficientCredits, credits_adjust, credits_grant
 
@@ -28,7 +30,8 @@ class CreditBalanceAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         # The spendable balance in the same query (balance row minus expired-unswept lots), not one per row.
-        return super().get_queryset(request).with_spendable(timezone.now())
+        queryset = cast(CreditBalanceQuerySet, super().get_queryset(request))
+        return queryset.with_spendable(timezone.now())
 
     @admin.display(description=_("spendable balance"), ordering="spendable")
     def spendable_balance(self, obj):

@@ -90,7 +90,7 @@ def parse_message(data, now=None) -> tuple[UsageMessage | None, dict]:
             elif parsed.tzinfo is None:
                 errors["occurred_at"] = ["Must include a UTC offset, e.g. +07:00 or Z."]
                 parsed = None
-            elif abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
+            elif abs(parsed.utcoffset() or timedelta(0)) > MAX_UTC_OFFSET:
                 # ISO 8601 allows offsets up to 23:59; PostgreSQL stores none beyond 15:59 (real ones stop at 14:00).
                 errors["occurred_at"] = ["The UTC offset must be between -15:59 and +15:59."]
                 parsed = None
@@ -103,6 +103,7 @@ def parse_message(data, now=None) -> tuple[UsageMessage | None, dict]:
         occurred_at = parsed
     if errors:
         return None, errors
+    assert isinstance(message_id, str) and isinstance(direction, str)  # narrowed by the checks above
     return UsageMessage(message_id, direction, occurred_at), {}
 
 
@@ -156,7 +157,7 @@ class UsageMessageView(APIView):
             message, errors = parse_message(_json_body(request))
         except InvalidBody as exc:
             return api_error("invalid_json", exc.detail, status.HTTP_400_BAD_REQUEST)
-        if errors:
+        if errors or message is None:
             return api_error("invalid", errors, status.HTTP_400_BAD_REQUEST)
         try:
             result = usage_charge(

@@ -3,6 +3,7 @@ chatbot usage, written through the real services with the clock set back, so the
 history. Idempotent: if the first demo lot exists, nothing is written."""
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from unittest import mock
 
 from django.utils import timezone
@@ -28,7 +29,7 @@ def seed(*, organization, owner, stdout) -> None:
         (12, 10000, "purchase", "demo-purchase-2", "", 30),
         (5, 1000, "grant", "demo-welcome-bonus", "Welcome bonus for new WhatsApp number", 30),
     ]
-    events = []
+    events: list[tuple[datetime, str, Any]] = []
     for days_ago, credits, source, reference, reason, validity in lots:
         events.append((_at(days_ago, 9), "grant", (credits, source, reference, reason, validity)))
     for days_ago in range(29, -1, -1):

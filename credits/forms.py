@@ -42,7 +42,7 @@ class CreditAdjustForm(forms.Form):
         return reason
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         credits = data.get("credits")
         if credits is not None:
             if credits == 0:

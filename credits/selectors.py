@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
-from django.db.models import QuerySet, Sum, Value
+from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -94,7 +95,7 @@ def usage_per_day(organization: Organization, *, days: int = 30, now: datetime |
     return out
 
 
-def ledger_audit(organization_id) -> dict:
+def ledger_audit(organization_id: UUID | str) -> dict:
     """The three numbers invariant 1 says are equal: balance row (minus expired-unswept lots, as shown),
     Σ remaining of spendable lots, Σ ledger deltas (minus the same expired-unswept credits)."""
     now = timezone.now()
@@ -126,8 +127,6 @@ def staff_summary(*, now: datetime | None = None) -> dict:
     """Credits across all organizations for the staff home, in three aggregate queries whatever the number
     of rows: sold (purchases), granted, consumed and expired today and this month (Asia/Jakarta), lots
     expiring in the next 7 days, and organizations whose balance moved in the last 30 days."""
-    from django.db.models import Count, Q
-
     now = now or timezone.now()
     today = _local_day_start(now)
     month = today.replace(day=1)
@@ -143,7 +142,7 @@ def staff_summary(*, now: datetime | None = None) -> dict:
         aggregates[f"{name}_today"] = Coalesce(Sum("delta", filter=Q(kind=kind, created_at__gte=today)), Value(0))
     ledger = LedgerEntry.objects.filter(created_at__gte=month, created_at__lte=now).aggregate(**aggregates)
     # Usage and expiry are negative deltas; staff read them as positive amounts.
-    figures = {key: abs(int(value)) for key, value in ledger.items()}
+    figures: dict[str, object] = {key: abs(int(value)) for key, value in ledger.items()}
     week = (
         CreditLot.objects.spendable(now)
         .filter(expires_at__lte=now + timedelta(days=7))

@@ -1,6 +1,8 @@
 """``{{ moment|wib }}``: a date and time in Western Indonesia Time, labelled, in the active language
 ("2 Desember 2026 14:05 WIB"). ``{{ moment|wib:"date" }}`` gives the date only."""
 
+from datetime import datetime
+
 from django import template
 from django.utils import formats, timezone
 
@@ -10,7 +12,7 @@ register = template.Library()
 
 
 @register.filter
-def wib(value, arg: str = ""):
+def wib(value: datetime | None, arg: str = "") -> str:
     if not value:
         return ""
     local = timezone.localtime(value, WIB)
