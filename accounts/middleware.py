@@ -1,11 +1,11 @@
 from django.utils.functional import SimpleLazyObject
 
+from .models import Membership
+
 SESSION_KEY = "current_organization_id"
 
 
 def _resolve(request):
-    from .models import Membership
-
     user = request.user
     if not user.is_authenticated:
         return None

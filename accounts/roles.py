@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+
 MONEY_APPS = ["credits.*", "invoices.*", "billing.*"]
 EVERYTHING = [
     "accounts.*",
@@ -97,9 +100,6 @@ def sync_roles(group_model, permission_model) -> None:
 
 
 def sync_roles_after_migrate(sender, **kwargs) -> None:
-    from django.apps import apps
-    from django.contrib.auth.models import Group, Permission
-
     # post_migrate is sent once per app, in INSTALLED_APPS order: wait until every app has its permissions.
     if sender is not list(apps.get_app_configs())[-1]:
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -36,11 +36,5 @@ def get_for_organization(queryset: QuerySet[_M], organization: Organization, **l
     is indistinguishable from one that does not exist."""
     try:
         return queryset.get(organization=organization, **lookup)
-    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError) as exc:  # invalid UUIDs: ValidationError
         raise Http404 from exc
-    except Exception as exc:  # invalid UUIDs raise ValidationError
-        from django.core.exceptions import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise Http404 from exc
-        raise

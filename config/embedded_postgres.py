@@ -25,6 +25,7 @@ import fcntl
 import hashlib
 import importlib.util
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -32,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
+
+import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_CLUSTER = BASE_DIR / "var" / "postgres"
@@ -85,8 +88,6 @@ def _server_user() -> str | None:
     use. The folders above the cluster must be traversable by it."""
     if os.geteuid() != 0:
         return None
-    import pwd
-
     try:
         pwd.getpwnam(SERVER_USER)
     except KeyError:
@@ -103,8 +104,6 @@ def _make_traversable(path: Path) -> None:
 
 def _chown(path: Path, user: str | None) -> None:
     if user is not None:
-        import pwd
-
         entry = pwd.getpwnam(user)
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
@@ -185,8 +184,6 @@ def start(cluster: Path, *, throwaway: bool = False) -> subprocess.Popen | None:
 
 
 def _ensure_database(cluster: Path) -> None:
-    import psycopg
-
     with psycopg.connect(database_url(cluster, "postgres"), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
             conn.execute(f'CREATE DATABASE "{DATABASE}"')

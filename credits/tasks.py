@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders, services
+from . import partitions, reminders, services
 
 
 @shared_task(name="credits.tasks.expire_credit_lots")
@@ -17,6 +17,4 @@ def send_credit_reminders() -> dict:
 
 @shared_task(name="credits.tasks.maintain_usage_storage")
 def maintain_usage_storage() -> dict:
-    from . import partitions
-
     return partitions.usage_storage_maintain()

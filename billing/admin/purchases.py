@@ -17,6 +17,7 @@ from accounts.admin_mixins import AuditedAdminMixin
 from core.money import format_rupiah, format_thousands
 
 from ..models.purchases import PaymentNotification, PaymentSession, PriceList, PriceTier, Purchase, PurchaseReview
+from ..selectors.purchases import price_list_current
 from ..services.purchases import (
     PurchaseError,
     notification_reprocess,
@@ -48,8 +49,6 @@ class PriceListAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("in force"), boolean=True)
     def in_force(self, obj):
-        from ..selectors.purchases import price_list_current
-
         current = price_list_current()
         return current is not None and current.pk == obj.pk
 

@@ -14,6 +14,9 @@ from .base import (  # noqa: F401
     PaymentEvent,
     SessionInfo,
 )
+from .midtrans import MidtransGateway
+from .sandbox import SandboxGateway
+from .xendit import XenditGateway
 
 GATEWAYS = ("sandbox", "midtrans", "xendit")
 
@@ -22,15 +25,9 @@ def get_gateway(name: str | None = None) -> Gateway:
     """The adapter for ``name`` (default: ``PAYMENT_GATEWAY``). Unknown names raise ``LookupError``."""
     name = name or settings.PAYMENT_GATEWAY
     if name == "sandbox":
-        from .sandbox import SandboxGateway
-
         return SandboxGateway()
     if name == "midtrans":
-        from .midtrans import MidtransGateway
-
         return MidtransGateway()
     if name == "xendit":
-        from .xendit import XenditGateway
-
         return XenditGateway()
     raise LookupError(f"Unknown payment gateway {name!r}")

@@ -164,9 +164,7 @@ class Purchase(models.Model):
 
     @property
     def payment_method_label(self) -> str:
-        from ..gateways.methods import label
-
-        return label(self.payment_method) if self.payment_method else ""
+        return methods.label(self.payment_method) if self.payment_method else ""
 
 
 class PaymentSession(models.Model):
@@ -268,9 +266,7 @@ class PaymentMethod(models.Model):
 
     @property
     def method(self):
-        from ..gateways.methods import BY_CODE
-
-        return BY_CODE.get(self.code)
+        return methods.BY_CODE.get(self.code)
 
     @property
     def label(self) -> str:
