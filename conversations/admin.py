@@ -3,9 +3,12 @@ action, rated conversations (read-only), rate cards (editable until used) and mo
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization
 
 from .models import (
     Conversation,
@@ -16,7 +19,14 @@ from .models import (
     WebhookEvent,
     WhatsAppNumber,
 )
-from .services import conversations_rerate, statement_close, webhook_events_reprocess, whatsapp_number_add
+from .selectors import current_month, parse_month, previous_month
+from .services import (
+    conversations_rerate,
+    statement_close,
+    unknown_number_assign,
+    webhook_events_reprocess,
+    whatsapp_number_add,
+)
 
 
 def _link(obj, label=None):
@@ -29,7 +39,15 @@ def _link(obj, label=None):
 class WhatsAppNumberForm(forms.ModelForm):
     class Meta:
         model = WhatsAppNumber
-        fields = ["organization", "phone_number_id", "waba_id", "display_number"]
+        fields = ["organization", "phone_number_id", "waba_id", "display_number", "time_zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional on the form: most numbers are Indonesian and keep the default.
+        self.fields["time_zone"].required = False
+
+    def clean_time_zone(self):
+        return self.cleaned_data.get("time_zone") or WhatsAppNumber._meta.get_field("time_zone").default
 
 
 @admin.register(WhatsAppNumber)
@@ -57,6 +75,9 @@ class WhatsAppNumberAdmin(admin.ModelAdmin):
             phone_number_id=obj.phone_number_id,
             waba_id=obj.waba_id,
             display_number=obj.display_number,
+            time_zone=obj.time_zone,
+            actor=request.user,
+            reason=_("Added in the admin"),
         )
         obj.pk = saved.pk
 
@@ -84,8 +105,6 @@ class AssignNumberForm(forms.Form):
 
     def clean_organization(self):
         # A slug, not a drop-down: there can be 100,000 organizations.
-        from accounts.models import Organization
-
         try:
             return Organization.objects.get(slug=self.cleaned_data["organization"])
         except Organization.DoesNotExist:
@@ -114,32 +133,12 @@ class UnknownNumberAdmin(admin.ModelAdmin):
     def assign_to_organization(self, request, queryset):
         """The review-queue action: the number joins the organization through the same service as the
         command (its earlier traffic follows it), with an audit entry saying who and why."""
-        from django.db import transaction
-        from django.template.response import TemplateResponse
-
-        from accounts.services import audit_record
-
         form = AssignNumberForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             org, reason = form.cleaned_data["organization"], form.cleaned_data["reason"]
             for unknown in queryset.filter(resolved_at__isnull=True):
                 try:
-                    with transaction.atomic():
-                        number = whatsapp_number_add(
-                            organization=org,
-                            phone_number_id=unknown.phone_number_id,
-                            waba_id=unknown.waba_id,
-                            display_number=unknown.display_number or unknown.phone_number_id,
-                        )
-                        audit_record(
-                            action="whatsapp_number.assign",
-                            actor=request.user,
-                            organization=org,
-                            target=number,
-                            before={"unknown_number": unknown.phone_number_id},
-                            after={"organization": org.slug},
-                            reason=reason,
-                        )
+                    unknown_number_assign(unknown=unknown, organization=org, actor=request.user, reason=reason)
                 except ValueError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
             self.message_user(request, _("Assigned to %(org)s.") % {"org": org})
@@ -189,18 +188,9 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Process again (idempotent)"), permissions=["change"])
     def reprocess(self, request, queryset):
-        from accounts.services import audit_record
-
-        events = list(queryset)
-        count = webhook_events_reprocess(events=events)
-        for event in events:  # who retried which delivery, and how it stood before
-            audit_record(
-                action="whatsapp_event.reprocess",
-                actor=request.user,
-                target=event,
-                before={"status": event.status, "error": event.error[:500]},
-                reason=_("Processed again from the admin"),
-            )
+        count = webhook_events_reprocess(
+            events=list(queryset), actor=request.user, reason=_("Processed again from the admin")
+        )
         self.message_user(request, _("%(n)d event(s) processed again.") % {"n": count}, messages.SUCCESS)
 
 
@@ -226,8 +216,6 @@ class MonthFilter(admin.SimpleListFilter):
     parameter_name = "month"
 
     def lookups(self, request, model_admin):
-        from .selectors import current_month, previous_month
-
         month, months = current_month(), []
         for _i in range(18):
             months.append((f"{month:%Y-%m}", f"{month:%B %Y}"))
@@ -235,8 +223,6 @@ class MonthFilter(admin.SimpleListFilter):
         return months
 
     def queryset(self, request, queryset):
-        from .selectors import parse_month
-
         month = parse_month(self.value())
         return queryset.filter(month=month) if month else queryset
 

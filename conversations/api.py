@@ -9,10 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_errors import api_error
+from core.money import round_rupiah
 
 from . import selectors
 from .models import Conversation
-from .services import rupiah
 
 MONTH_PARAM = OpenApiParameter(
     "month", OpenApiTypes.STR, OpenApiParameter.QUERY, description="YYYY-MM (Asia/Jakarta); default: this month"
@@ -33,7 +33,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_price(self, obj) -> int:
-        return rupiah(obj.price)
+        return round_rupiah(obj.price)
 
     def get_billable(self, obj) -> bool:
         return obj.price > 0

@@ -6,7 +6,9 @@ A "conversation" here is the unit Meta charges: a 24-hour conversation under con
 """
 
 import uuid
+import zoneinfo
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -34,6 +36,14 @@ class FreeReason(models.TextChoices):
     NO_RATE = "no_rate", _("No rate card")
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name (``Asia/Jakarta``), as Meta shows a WhatsApp Business Account's time zone."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("%(value)s is not a time zone name such as Asia/Jakarta."), params={"value": value})
+
+
 class WhatsAppNumber(models.Model):
     """A WhatsApp Business phone number an organization sends from. Meta identifies it by ``phone_number_id``."""
 
@@ -46,6 +56,13 @@ class WhatsAppNumber(models.Model):
     phone_number_id = models.CharField(_("phone number ID"), max_length=64, unique=True)
     waba_id = models.CharField(_("WhatsApp Business Account ID"), max_length=64, db_index=True)
     display_number = models.CharField(_("display number"), max_length=32)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="Asia/Jakarta",
+        validators=[validate_time_zone],
+        help_text=_("The WhatsApp Business Account's time zone: Meta's pricing switches and monthly tiers follow it"),
+    )
     created_at = models.DateTimeField(_("added at"), default=timezone.now)
 
     class Meta:

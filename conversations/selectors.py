@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
+from core.money import round_rupiah
 
 from .models import Category, Conversation, MonthlyStatement
 from .rating import BILLING_TZ, month_of
@@ -46,9 +47,7 @@ def conversations_for(*, organization: Organization, month: date) -> QuerySet[Co
 
 
 def _rupiah(amount) -> int:
-    from .services import rupiah
-
-    return rupiah(amount or Decimal(0))
+    return round_rupiah(amount or Decimal(0))
 
 
 def month_summary(*, organization: Organization, month: date) -> dict:

@@ -143,7 +143,7 @@ def test_a_processing_crash_is_recorded_on_the_event_not_a_500(client, number, m
     def boom(**kwargs):
         raise RuntimeError("rating exploded")
 
-    monkeypatch.setattr(services, "statuses_apply", boom)
+    monkeypatch.setattr(services.ingestion, "statuses_apply", boom)
     response = post(client, load_fixture("08_status_sent_marketing_PMP_regular_meta_docs.json"))
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
@@ -169,7 +169,7 @@ def test_under_load_deliveries_share_one_queued_drain(client, number, monkeypatc
         def delete(self, key):
             flags.pop(key, None)
 
-    monkeypatch.setattr(services, "_flag_client", lambda: FakeRedis())
+    monkeypatch.setattr(services.ingestion, "_flag_client", lambda: FakeRedis())
     queued = []
     monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: queued.append(event_id))
     for i in range(5):
@@ -194,8 +194,8 @@ def test_under_load_deliveries_share_one_queued_drain(client, number, monkeypatc
 def test_without_a_shared_cache_every_delivery_queues_its_task(settings):
     from conversations import services
 
-    assert services._flag_client() is None
+    assert services.ingestion._flag_client() is None
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/4"}
     }
-    assert services._flag_client() is not None
+    assert services.ingestion._flag_client() is not None

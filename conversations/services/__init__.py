@@ -1,0 +1,35 @@
+"""Writes for WhatsApp conversations, by concept: numbers, ingestion of Meta's deliveries, rating and charging,
+monthly statements. Callers import from here; the modules are the implementation."""
+
+from .charging import ApplyResult, conversations_rerate, free_tier_settle, statuses_apply
+from .ingestion import (
+    BATCH_SIZE,
+    DRAIN_FLAG,
+    events_drain,
+    events_process,
+    events_process_pending,
+    webhook_event_store,
+    webhook_events_reprocess,
+)
+from .numbers import unknown_number_assign, whatsapp_number_add
+from .statements import month_close, previous_month, rupiah, statement_close
+
+__all__ = [
+    "BATCH_SIZE",
+    "DRAIN_FLAG",
+    "ApplyResult",
+    "conversations_rerate",
+    "events_drain",
+    "events_process",
+    "events_process_pending",
+    "free_tier_settle",
+    "month_close",
+    "previous_month",
+    "rupiah",
+    "statement_close",
+    "statuses_apply",
+    "unknown_number_assign",
+    "webhook_event_store",
+    "webhook_events_reprocess",
+    "whatsapp_number_add",
+]
