@@ -38,9 +38,10 @@ run: install-dev
 	@DJANGO_SETTINGS_MODULE=config.settings.local $(WITH_DB) -- sh -c \
 		'$(PY) -m config.dev_setup && exec $(BIN)/honcho start -f Procfile.dev'
 
-## make test: lint, then the whole pytest suite (the embedded PostgreSQL unless DATABASE_URL is set).
+## make test: lint and format check, then the whole pytest suite (the embedded PostgreSQL unless DATABASE_URL is set).
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make lock: re-resolve requirements*.in into the hashed locks after changing a pin.
