@@ -10,6 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.tax_ids import DOCUMENT_TIN
+from core.tax_ids import DOCUMENT_TYPES as TAX_DOCUMENT_TYPES
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -76,6 +79,29 @@ class Organization(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
     npwp = models.CharField(_("NPWP (tax ID)"), max_length=32, blank=True)
+    # The buyer's tax identity as Coretax knows it (core.tax_ids): a company has an NPWP and a NITKU (NPWP +
+    # 6-digit place of business, 000000 = head office); an individual a NIK; a foreign buyer a passport or
+    # other ID and a country.
+    tax_document_type = models.CharField(
+        _("tax identity"),
+        max_length=16,
+        choices=TAX_DOCUMENT_TYPES,
+        default=DOCUMENT_TIN,
+        db_default=DOCUMENT_TIN,
+    )
+    # Database defaults too: rows written by code (or migrations) that predate these columns stay valid.
+    tax_document_number = models.CharField(
+        _("NIK / passport / ID number"), max_length=32, blank=True, default="", db_default=""
+    )
+    nitku = models.CharField(
+        _("NITKU"),
+        max_length=22,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("22 digits: NPWP + 6-digit place of business code. Empty means the head office (000000)."),
+    )
+    tax_country = models.CharField(_("country (ISO 3166 alpha-3)"), max_length=3, default="IDN", db_default="IDN")
     address = models.TextField(_("billing address"), blank=True)
     invoice_email = models.EmailField(_("invoice e-mail"), blank=True)
     low_balance_threshold = models.PositiveIntegerField(_("low-balance threshold (credits)"), default=1000)

@@ -61,7 +61,10 @@ def top_up(request):
         "quotes": quotes,
         "tiers": _tiers(),
         "tax_percent": quotes[0].tax_percent,
-        "tax_rate": str(settings.TAX_RATE),
+        "tax_rate": str(quotes[0].tax_rate),
+        # DPP Nilai Lain = numerator/denominator × DPP (1/1 when PPN is on the full price): the live total in
+        # the page computes PPN as the invoice does.
+        "tax_factor": (quotes[0].terms.numerator, quotes[0].terms.denominator),
         "validity_days": settings.CREDIT_VALIDITY_DAYS,
         "pending": Purchase.objects.filter(organization=request.organization, status=Purchase.Status.PENDING).order_by(
             "-created_at"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-__all__ = ["round_rupiah", "format_thousands", "format_rupiah", "terbilang"]
+__all__ = ["round_rupiah", "format_thousands", "format_rupiah", "format_rupiah_sen", "terbilang"]
 
 
 def round_rupiah(value: Decimal | int | str) -> int:
@@ -34,6 +34,21 @@ def format_rupiah(value: object) -> str:
     if text.startswith("-"):
         return "-Rp " + text[1:]
     return "Rp " + text
+
+
+def format_rupiah_sen(value: object) -> str:
+    """An amount kept to the sen (DPP Nilai Lain): ``Decimal("91666.67")`` → ``Rp 91.666,67``, a whole amount
+    without decimals (``Rp 11``)."""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    sign = "-" if number < 0 else ""
+    whole, sen = divmod(abs(number), 1)
+    text = f"{int(whole):,}".replace(",", ".")
+    if sen:
+        text += "," + f"{sen:.2f}"[2:]
+    return f"{sign}Rp {text}"
 
 
 # --- amount in Indonesian words (terbilang) -----------------------------------------------------------

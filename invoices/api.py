@@ -40,6 +40,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
     lines = InvoiceLineSerializer(many=True, read_only=True)
     buyer = serializers.SerializerMethodField()
     corrects_id = serializers.UUIDField(allow_null=True, read_only=True)
+    # The tax breakdown frozen on the invoice: DPP (whole rupiah), DPP Nilai Lain (to the sen, as an exact
+    # decimal string) and the PPN rate; ``tax`` is the PPN.
+    tax_rate = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=True, read_only=True)
+    other_tax_base = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=True, read_only=True)
+    nsfp = serializers.SerializerMethodField(help_text="The Faktur Pajak number DJP gave this invoice, or null.")
 
     class Meta:
         model = Invoice
@@ -52,6 +57,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "subtotal",
             "tax",
             "total",
+            "tax_base",
+            "other_tax_base",
+            "tax_rate",
+            "tax_date",
+            "nsfp",
             "issued_at",
             "due_at",
             "paid_at",
@@ -77,7 +87,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "npwp": invoice.buyer_npwp,
             "address": invoice.buyer_address,
             "email": invoice.buyer_email,
+            "document_type": invoice.buyer_document_type,
+            "document_number": invoice.buyer_document_number,
+            "nitku": invoice.buyer_nitku,
         }
+
+    def get_nsfp(self, invoice) -> str | None:
+        return invoice.nsfp or None
 
 
 class InvoicePagination(CursorPagination):

@@ -6,17 +6,118 @@ are assigned when an invoice is issued, under a row lock on :class:`InvoiceNumbe
 """
 
 import uuid
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Invoice", "InvoiceLine", "InvoiceNumberCounter"]
+__all__ = ["TaxRule", "EfakturSettings", "Invoice", "InvoiceLine", "InvoiceNumberCounter"]
 
 
 def invoice_pdf_path(invoice: "Invoice", filename: str) -> str:
     # Unguessable path (the UUID), grouped by organization; served only through the scoped views.
     return f"invoices/{invoice.organization_id}/{filename}"
+
+
+class TaxBaseKind(models.TextChoices):
+    DPP = "dpp", _("PPN on the price (DPP)")
+    DPP_NILAI_LAIN = "dpp_nilai_lain", _("PPN on DPP Nilai Lain (a fraction of the price)")
+
+
+class TaxRule(models.Model):
+    """PPN as data with effective dates (Asia/Jakarta calendar days, both ends inclusive). The rule in force on
+    an invoice's tax date is copied onto the invoice when it is created (rate, base kind, factor, transaction
+    code), so editing a rule never changes an issued invoice. Seeded by a migration: PPN 11 % on DPP until
+    2024-12-31; from 2025-01-01 (PMK 131/2024) PPN 12 % on DPP Nilai Lain = 11/12 × DPP."""
+
+    name = models.CharField(_("name"), max_length=120)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Inclusive; empty = open-ended."))
+    rate = models.DecimalField(_("PPN rate"), max_digits=6, decimal_places=4, help_text=_("0.12 for 12 %."))
+    base_kind = models.CharField(_("tax base"), max_length=16, choices=TaxBaseKind.choices, default=TaxBaseKind.DPP)
+    other_base_numerator = models.PositiveIntegerField(
+        _("DPP Nilai Lain numerator"), default=11, help_text=_("DPP Nilai Lain = numerator / denominator × DPP.")
+    )
+    other_base_denominator = models.PositiveIntegerField(_("DPP Nilai Lain denominator"), default=12)
+    trx_code = models.CharField(
+        _("Coretax transaction code"), max_length=2, default="04", help_text=_("04: DPP Nilai Lain; 01: to others.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("tax rule")
+        verbose_name_plural = _("tax rules")
+        ordering = ["-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["valid_from"], name="tax_rule_unique_start"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="tax_rule_period_ordered",
+            ),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lt=1), name="tax_rule_rate_range"),
+            models.CheckConstraint(
+                condition=Q(other_base_denominator__gt=0)
+                & Q(other_base_numerator__gt=0)
+                & Q(other_base_numerator__lte=models.F("other_base_denominator")),
+                name="tax_rule_factor_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = self.valid_to.isoformat() if self.valid_to else "…"
+        return f"{self.name} ({self.valid_from.isoformat()} – {end})"
+
+    @property
+    def factor(self) -> Decimal:
+        if self.base_kind != TaxBaseKind.DPP_NILAI_LAIN:
+            return Decimal(1)
+        return Decimal(self.other_base_numerator) / Decimal(self.other_base_denominator)
+
+    def clean(self):
+        super().clean()
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The end cannot be before the start.")})
+        if not (self.trx_code or "").isdigit() or len(self.trx_code or "") != 2:
+            raise ValidationError({"trx_code": _("A transaction code has 2 digits (01 … 10).")})
+        if self.valid_from:
+            overlapping = TaxRule.objects.exclude(pk=self.pk).filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from)
+            )
+            if self.valid_to:
+                overlapping = overlapping.filter(valid_from__lte=self.valid_to)
+            if overlapping.exists():
+                raise ValidationError(
+                    _("The period overlaps %(rule)s: one rule is in force on any day.") % {"rule": overlapping.first()}
+                )
+
+
+class EfakturSettings(models.Model):
+    """Staff-edited codes of the e-Faktur export (one row). Coretax wants a goods/services code per line
+    (``Code``, 6 digits from DJP's list; ``000000`` when no specific code applies) and a unit code
+    (``Unit``, e.g. ``UM.0033`` "Lainnya")."""
+
+    service_code = models.CharField(_("service code"), max_length=6, default="000000")
+    unit_code = models.CharField(_("unit code"), max_length=16, default="UM.0033")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("e-Faktur settings")
+        verbose_name_plural = _("e-Faktur settings")
+
+    def __str__(self) -> str:
+        return str(_("e-Faktur settings"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # a singleton
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "EfakturSettings":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
 
 
 class Invoice(models.Model):
@@ -52,15 +153,36 @@ class Invoice(models.Model):
     total = models.BigIntegerField(_("total (Rp)"), default=0)
     currency = models.CharField(_("currency"), max_length=3, default="IDR")
 
+    # Tax, frozen from the rule in force on ``tax_date`` (a credit note: the rule of the invoice it corrects).
+    tax_date = models.DateField(_("tax date"), null=True, blank=True)
+    tax_rule = models.ForeignKey(
+        TaxRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("tax rule")
+    )
+    tax_rate = models.DecimalField(_("PPN rate"), max_digits=6, decimal_places=4, default=Decimal("0"))
+    tax_base_kind = models.CharField(_("tax base"), max_length=16, choices=TaxBaseKind.choices, default="dpp")
+    tax_base_numerator = models.PositiveIntegerField(_("DPP Nilai Lain numerator"), default=1)
+    tax_base_denominator = models.PositiveIntegerField(_("DPP Nilai Lain denominator"), default=1)
+    tax_base = models.BigIntegerField(_("DPP (Rp)"), default=0)
+    other_tax_base = models.DecimalField(_("DPP Nilai Lain (Rp)"), max_digits=20, decimal_places=2, default=0)
+    tax_trx_code = models.CharField(_("Coretax transaction code"), max_length=2, blank=True)
+    # The Faktur Pajak number (NSFP) DJP gave this invoice, recorded by staff.
+    nsfp = models.CharField(_("Faktur Pajak number (NSFP)"), max_length=32, blank=True, db_index=True)
+    nsfp_recorded_at = models.DateTimeField(_("NSFP recorded at"), null=True, blank=True)
+
     # Buyer, frozen from the billing info at creation.
     buyer_name = models.CharField(_("buyer name"), max_length=200)
     buyer_legal_name = models.CharField(_("buyer legal name"), max_length=200, blank=True)
     buyer_npwp = models.CharField(_("buyer NPWP"), max_length=32, blank=True)
+    buyer_document_type = models.CharField(_("buyer document type"), max_length=16, default="TIN")
+    buyer_document_number = models.CharField(_("buyer NIK / passport / ID"), max_length=32, blank=True)
+    buyer_nitku = models.CharField(_("buyer NITKU"), max_length=22, blank=True)
+    buyer_country = models.CharField(_("buyer country"), max_length=3, default="IDN")
     buyer_address = models.TextField(_("buyer address"), blank=True)
     buyer_email = models.EmailField(_("invoice e-mail"), blank=True)
     # Seller, frozen from settings.SELLER at creation.
     seller_name = models.CharField(_("seller name"), max_length=200)
     seller_npwp = models.CharField(_("seller NPWP"), max_length=32, blank=True)
+    seller_nitku = models.CharField(_("seller NITKU"), max_length=22, blank=True)
     seller_address = models.TextField(_("seller address"), blank=True)
     seller_email = models.EmailField(_("seller e-mail"), blank=True)
 
@@ -130,6 +252,14 @@ class Invoice(models.Model):
     def buyer_display_name(self) -> str:
         return self.buyer_legal_name or self.buyer_name
 
+    @property
+    def tax_percent(self) -> Decimal:
+        return (self.tax_rate * 100).normalize()
+
+    @property
+    def uses_other_tax_base(self) -> bool:
+        return self.tax_base_kind == TaxBaseKind.DPP_NILAI_LAIN
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
@@ -140,6 +270,9 @@ class InvoiceLine(models.Model):
     amount = models.BigIntegerField(_("amount (Rp)"))
     tax_rate = models.DecimalField(_("tax rate"), max_digits=6, decimal_places=4)
     tax = models.BigIntegerField(_("tax (Rp)"))
+    # DPP (the line amount, after discount) and DPP Nilai Lain (11/12 of it, to the sen, where the rule says so).
+    tax_base = models.BigIntegerField(_("DPP (Rp)"), default=0)
+    other_tax_base = models.DecimalField(_("DPP Nilai Lain (Rp)"), max_digits=20, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = _("invoice line")

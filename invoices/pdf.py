@@ -23,7 +23,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from core.money import terbilang
+from core.money import format_rupiah, format_rupiah_sen, terbilang
 
 __all__ = ["render_invoice_pdf", "render_html_pdf", "safe_url_fetcher", "UnsafeURL"]
 
@@ -117,6 +117,27 @@ def render_html_pdf(html: str, *, stylesheets: bool = True, url_fetcher=None) ->
 # --- the invoice ----------------------------------------------------------------------------------------
 
 
+def tax_summary(invoice) -> list[tuple[str, str]]:
+    """The tax block of the page and the PDF: DPP, DPP Nilai Lain (when the invoice's rule uses it), PPN and
+    its rate, as the e-Faktur export declares them (labels bilingual: an Indonesian tax document)."""
+    rows = [("Subtotal (DPP)", format_rupiah(invoice.subtotal))]
+    if invoice.uses_other_tax_base:
+        factor = f"{invoice.tax_base_numerator}/{invoice.tax_base_denominator}"
+        rows.append((f"DPP Nilai Lain ({factor} × DPP)", format_rupiah_sen(invoice.other_tax_base)))
+    rows.append((f"PPN {invoice.tax_percent}%", format_rupiah(invoice.tax)))
+    return rows
+
+
+def tax_identity(invoice) -> dict:
+    """The buyer's identity line (NPWP and NITKU, or NIK, or passport / other ID) and the seller's NITKU."""
+    labels = {"National ID": "NIK", "Passport": "Paspor · Passport", "Other": "ID"}
+    if invoice.buyer_document_type in labels and invoice.buyer_document_number:
+        buyer = f"{labels[invoice.buyer_document_type]} {invoice.buyer_document_number}"
+    else:
+        buyer = f"NITKU {invoice.buyer_nitku}" if invoice.buyer_nitku else ""
+    return {"buyer": buyer, "seller_nitku": invoice.seller_nitku}
+
+
 def invoice_context(invoice) -> dict:
     lines = list(invoice.lines.all())
     rates = {line.tax_rate for line in lines}
@@ -134,10 +155,8 @@ def invoice_context(invoice) -> dict:
         "corrects": invoice.corrects,
         "site_url": settings.SITE_URL,
         "logo": "img/invoice-logo.svg",
-        "totals": [
-            ("Subtotal (DPP)", invoice.subtotal),
-            (f"PPN {single_rate}%" if single_rate is not None else "PPN", invoice.tax),
-        ],
+        "totals": tax_summary(invoice),
+        "tax_identity": tax_identity(invoice),
     }
 
 

@@ -6,9 +6,11 @@ Rules enforced here:
   row lock on the month's :class:`~invoices.models.InvoiceNumberCounter` (month by Asia/Jakarta). A rolled
   back issue rolls back its number too, so numbers are gapless, unique and restart at 000001 each month
   (invariant 6).
-- Tax is computed per line and rounded half-up to whole rupiah; the invoice totals are the line sums
-  (invariant 8).
-- Buyer and seller details are frozen at creation.
+- Tax follows the :class:`~invoices.models.TaxRule` in force on the invoice's tax date (``invoices.tax``):
+  per line DPP, DPP Nilai Lain (to the sen) and PPN (half-up to whole rupiah); the invoice totals are the
+  line sums (invariant 8). The terms are copied onto the invoice, so a rule edited later never changes it;
+  a credit note or a replacement uses the terms of the invoice it corrects.
+- Buyer and seller details, their tax identity (NPWP, NIK/passport, NITKU) included, are frozen at creation.
 - A paid invoice is never edited. ``invoice_void`` refuses a paid invoice; the correction path for a paid
   invoice is ``invoice_credit_note``, which issues a credit note (its own ``CN/YYYY/MM/NNNNNN`` series, so
   the ``INV`` series stays gapless) pointing at the paid invoice, which stays as it was.
@@ -22,11 +24,12 @@ Rules enforced here:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import models, transaction
@@ -35,8 +38,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.tax_ids import (
+    DEFAULT_PLACE_CODE,
+    DOCUMENT_TIN,
+    DOCUMENT_TYPES,
+    normalize_document_number,
+    normalize_nitku,
+    normalize_npwp,
+)
 
 from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .tax import TaxTerms, tax_date_of, tax_terms_of_invoice, tax_terms_on
 
 __all__ = [
     "InvoiceError",
@@ -60,7 +72,7 @@ logger = logging.getLogger(__name__)
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NUMBER_SERIES = {Invoice.Kind.CREDIT_NOTE: "CN"}
 STATEMENT_DUE_DAYS = 14
-BUYER_KEYS = ("name", "legal_name", "npwp", "address", "email")
+BUYER_KEYS = ("name", "legal_name", "npwp", "address", "email", "document_type", "document_number", "nitku", "country")
 EMAIL_CLAIM_MINUTES = 15
 
 
@@ -97,6 +109,10 @@ def _buyer_snapshot(organization: Organization, buyer: dict | None) -> dict:
         "npwp": organization.npwp,
         "address": organization.address,
         "email": organization.invoice_email or owner_email,
+        "document_type": getattr(organization, "tax_document_type", "") or DOCUMENT_TIN,
+        "document_number": getattr(organization, "tax_document_number", ""),
+        "nitku": getattr(organization, "nitku", ""),
+        "country": getattr(organization, "tax_country", "") or "IDN",
     }
     snapshot = {}
     for key in BUYER_KEYS:
@@ -106,7 +122,57 @@ def _buyer_snapshot(organization: Organization, buyer: dict | None) -> dict:
         snapshot["name"] = organization.name
     if not snapshot["email"]:
         snapshot["email"] = defaults["email"]
+    return _tax_identity(snapshot)
+
+
+def _tax_identity(snapshot: dict) -> dict:
+    """The buyer's tax identity in Coretax's form: the NPWP is kept as typed (printed as before; the export
+    converts it to 16 digits), its NITKU is the 22-digit NPWP (a legacy 15-digit one converted, ``0`` in
+    front) + place code (``000000`` unless given); a NIK / passport / other ID number is normalized. Forms
+    validate what people type; here a value that does not parse (old data) is kept as typed rather than
+    blocking a paid sale."""
+    known = {code for code, _label in DOCUMENT_TYPES}
+    if snapshot["document_type"] not in known:
+        snapshot["document_type"] = DOCUMENT_TIN
+    try:
+        npwp16 = normalize_npwp(snapshot["npwp"])  # the NPWP itself stays as typed, as printed before
+    except ValidationError:
+        npwp16 = ""
+    if snapshot["document_type"] == DOCUMENT_TIN:
+        snapshot["document_number"] = ""
+        try:
+            snapshot["nitku"] = normalize_nitku(snapshot["nitku"], npwp=npwp16) if npwp16 else ""
+        except ValidationError:
+            snapshot["nitku"] = npwp16 + DEFAULT_PLACE_CODE if npwp16 else ""
+    else:
+        snapshot["nitku"] = ""
+        if snapshot["document_number"]:
+            try:
+                snapshot["document_number"] = normalize_document_number(
+                    snapshot["document_type"], snapshot["document_number"]
+                )
+            except ValidationError:
+                pass
+    snapshot["country"] = (snapshot["country"] or "IDN").upper()[:3]
     return snapshot
+
+
+def _seller_snapshot() -> dict:
+    """The seller from ``settings.SELLER``: its NPWP in Coretax's 16 digits and its NITKU (``SELLER_NITKU``,
+    else NPWP + 000000)."""
+    seller = dict(settings.SELLER)
+    npwp = seller.get("npwp", "")
+    try:
+        npwp16 = normalize_npwp(npwp)
+    except ValidationError:
+        npwp16 = ""
+    nitku = seller.get("nitku") or getattr(settings, "SELLER_NITKU", "")
+    try:
+        nitku = normalize_nitku(nitku, npwp=npwp16) if npwp16 else normalize_nitku(nitku)
+    except ValidationError:
+        nitku = npwp16 + DEFAULT_PLACE_CODE if npwp16 else ""
+    seller["nitku"] = nitku
+    return seller
 
 
 def invoice_number_next(*, when: datetime, series: str = "INV") -> str:
@@ -158,15 +224,24 @@ def invoice_create(
     issue: bool = True,
     due_at: datetime | None = None,
     corrects: Invoice | None = None,
+    tax_date: date | datetime | None = None,
 ) -> Invoice:
     """Create an invoice with its lines (each ``description``, ``quantity``, ``unit_price`` and optional
-    ``tax_rate``, default ``settings.TAX_RATE``). Tax per line, half-up to whole rupiah. Buyer details are
-    frozen now (``buyer`` keys override the organization's billing info). With ``issue=True`` (default)
-    the invoice is numbered in this same transaction."""
+    ``tax_rate``, an override of the rule's rate for that line, e.g. 0). The tax terms are those of the rule in
+    force on ``tax_date`` (default today in Asia/Jakarta) or, for a credit note or replacement (``corrects``),
+    those frozen on the corrected invoice; per line DPP, DPP Nilai Lain and PPN as ``invoices.tax`` rounds them.
+    Buyer details are frozen now (``buyer`` keys override the organization's billing info). With
+    ``issue=True`` (default) the invoice is numbered in this same transaction."""
     if not lines:
         raise ValueError("An invoice needs at least one line.")
     snapshot = _buyer_snapshot(organization, buyer)
-    seller = settings.SELLER
+    seller = _seller_snapshot()
+    if corrects is not None and tax_date is None:
+        terms: TaxTerms = tax_terms_of_invoice(corrects)
+        day = corrects.tax_date or tax_date_of(corrects.issued_at or corrects.created_at)
+    else:
+        day = tax_date_of(tax_date)
+        terms = tax_terms_on(day)
     invoice = Invoice.objects.create(
         organization=organization,
         kind=kind,
@@ -178,27 +253,42 @@ def invoice_create(
         buyer_npwp=snapshot["npwp"][:32],
         buyer_address=snapshot["address"],
         buyer_email=snapshot["email"],
+        buyer_document_type=snapshot["document_type"],
+        buyer_document_number=snapshot["document_number"][:32],
+        buyer_nitku=snapshot["nitku"][:22],
+        buyer_country=snapshot["country"],
         seller_name=seller.get("name", ""),
         seller_npwp=seller.get("npwp", ""),
+        seller_nitku=seller.get("nitku", "")[:22],
         seller_address=seller.get("address", ""),
         seller_email=seller.get("email", ""),
         due_at=due_at,
         corrects=corrects,
+        tax_date=day,
+        tax_rule_id=terms.rule_id,
+        tax_rate=terms.rate,
+        tax_base_kind=terms.base_kind,
+        tax_base_numerator=terms.numerator,
+        tax_base_denominator=terms.denominator,
+        tax_trx_code=terms.trx_code,
     )
     subtotal = tax = 0
+    other_total = Decimal(0)
     objs = []
     for position, line in enumerate(lines, start=1):
         quantity = int(line["quantity"])
         unit_price = line["unit_price"]
-        if isinstance(unit_price, float):
+        if isinstance(unit_price, float) or isinstance(line.get("tax_rate"), float):
             raise TypeError("Money is never a float: pass int or Decimal.")
         unit_price = Decimal(unit_price)
-        tax_rate = Decimal(line.get("tax_rate", settings.TAX_RATE))
+        tax_rate = terms.rate if line.get("tax_rate") is None else Decimal(line["tax_rate"])
         if quantity < 0 or unit_price < 0 or tax_rate < 0:
             raise ValueError("Invoice lines cannot be negative.")
-        amount, line_tax = line_amounts(quantity=quantity, unit_price=unit_price, tax_rate=tax_rate)
+        amount = round_rupiah(Decimal(quantity) * unit_price)
+        other_base, line_tax = terms.line(amount, tax_rate)
         subtotal += amount
         tax += line_tax
+        other_total += other_base
         objs.append(
             InvoiceLine(
                 invoice=invoice,
@@ -209,11 +299,14 @@ def invoice_create(
                 amount=amount,
                 tax_rate=tax_rate,
                 tax=line_tax,
+                tax_base=amount,
+                other_tax_base=other_base,
             )
         )
     InvoiceLine.objects.bulk_create(objs)
     invoice.subtotal, invoice.tax, invoice.total = subtotal, tax, subtotal + tax
-    invoice.save(update_fields=["subtotal", "tax", "total"])
+    invoice.tax_base, invoice.other_tax_base = subtotal, other_total
+    invoice.save(update_fields=["subtotal", "tax", "total", "tax_base", "other_tax_base"])
     if issue:
         invoice = invoice_issue(invoice=invoice)
     return invoice
@@ -256,6 +349,10 @@ def _buyer_of(invoice: Invoice) -> dict:
         "npwp": invoice.buyer_npwp,
         "address": invoice.buyer_address,
         "email": invoice.buyer_email,
+        "document_type": invoice.buyer_document_type,
+        "document_number": invoice.buyer_document_number,
+        "nitku": invoice.buyer_nitku,
+        "country": invoice.buyer_country,
     }
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
-from core.money import round_rupiah
+from invoices.tax import TaxTerms, tax_terms_on
 
 from ..models.purchases import PaymentSession, PriceList, PriceTier, Purchase
 
@@ -42,7 +42,8 @@ DEFAULT_UNIT_PRICE = 100
 
 @dataclass(frozen=True)
 class Quote:
-    """What ``credits`` cost now: integer rupiah, tax half-up to whole rupiah, as the invoice computes it."""
+    """What ``credits`` cost now: integer rupiah, PPN by the tax rule in force (``invoices.tax``), exactly as
+    the invoice computes it: DPP = subtotal, DPP Nilai Lain to the sen, PPN half-up to whole rupiah."""
 
     credits: int
     unit_price: int
@@ -51,10 +52,20 @@ class Quote:
     tax: int
     total: int
     validity_days: int
+    other_tax_base: Decimal = Decimal(0)
+    terms: TaxTerms | None = None
 
     @property
     def tax_percent(self) -> Decimal:
         return (self.tax_rate * 100).normalize()
+
+    @property
+    def tax_base(self) -> int:
+        return self.subtotal
+
+    @property
+    def uses_other_tax_base(self) -> bool:
+        return bool(self.terms and self.terms.uses_other_tax_base)
 
 
 def price_list_current(at: datetime | None = None) -> PriceList | None:
@@ -82,18 +93,22 @@ def unit_price_for(credits: int, at: datetime | None = None) -> int:
 
 
 def price_quote(*, credits: int, at: datetime | None = None) -> Quote:
+    """The price of ``credits`` at ``at`` (default now): the price list and the tax rule in force then (the
+    rule of ``at``'s Asia/Jakarta day, the invoice's tax date)."""
     unit_price = unit_price_for(credits, at)
-    tax_rate = Decimal(settings.TAX_RATE)
+    terms = tax_terms_on(at)
     subtotal = credits * unit_price
-    tax = round_rupiah(Decimal(subtotal) * tax_rate)
+    other_tax_base, tax = terms.line(subtotal)
     return Quote(
         credits=credits,
         unit_price=unit_price,
         subtotal=subtotal,
-        tax_rate=tax_rate,
+        tax_rate=terms.rate,
         tax=tax,
         total=subtotal + tax,
         validity_days=settings.CREDIT_VALIDITY_DAYS,
+        other_tax_base=other_tax_base,
+        terms=terms,
     )
 
 

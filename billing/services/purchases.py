@@ -207,6 +207,7 @@ def purchase_create(
                 buyer=snapshot,
                 kind=Invoice.Kind.PURCHASE,
                 reference=order_id,
+                tax_date=now,  # the day the quote's tax rule was taken for
             )
             if invoice.total != purchase.total:  # both round the same line half-up; a difference is a bug
                 raise PurchaseError(f"Invoice total {invoice.total} differs from purchase total {purchase.total}")

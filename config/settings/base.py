@@ -265,6 +265,8 @@ if USAGE_RETENTION_MONTHS < 2:
     raise ImproperlyConfigured("USAGE_RETENTION_MONTHS must be at least 2 (this month and the one the window reaches).")
 USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 PAYMENT_SESSION_HOURS = env.int("PAYMENT_SESSION_HOURS", default=24)
+# PPN comes from the tax rules (invoices.TaxRule, staff-edited, seeded by a migration: docs/tax.md). TAX_RATE
+# applies only to a deployment whose rule table is empty, as PPN on the full price (DPP).
 TAX_RATE = Decimal(env.str("TAX_RATE", default="0.11"))
 CURRENCY = "IDR"
 
@@ -288,10 +290,13 @@ GATEWAY_HTTP_TIMEOUT = env.float("GATEWAY_HTTP_TIMEOUT", default=10.0)
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="")
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="")
 
-# The seller printed on invoices.
+# The seller printed on invoices and declared in the e-Faktur export: its NPWP (16 digits; a legacy 15 is
+# converted) and NITKU (NPWP + 6-digit place of business code; empty = NPWP + 000000, the head office).
+SELLER_NITKU = env("SELLER_NITKU", default="")
 SELLER = {
     "name": env("SELLER_NAME", default="PT Saldo Teknologi Nusantara"),
     "npwp": env("SELLER_NPWP", default="01.234.567.8-901.000"),
+    "nitku": SELLER_NITKU,
     "address": env("SELLER_ADDRESS", default="Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190"),
     "email": env("SELLER_EMAIL", default="billing@saldo.local"),
 }

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-from core.tax_ids import validate_npwp
+from core.tax_ids import normalize_nitku, validate_npwp
 
 from .base import *  # noqa: F403
 from .base import database_config, env, with_replica
@@ -36,6 +36,8 @@ DEVELOPMENT_DEFAULTS = {
     "PT Saldo Teknologi Nusantara",
     "01.234.567.8-901.000",
     "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190",
+    "0012345678901000",
+    "0012345678901000000000",
 }
 
 
@@ -84,13 +86,16 @@ if set("".join(ch for ch in SELLER["npwp"] if ch.isdigit())) == {"0"}:
     _refuse("SELLER_NPWP", "is all zeros")
 if "@" not in SELLER["email"]:
     _refuse("SELLER_EMAIL", f"is not an e-mail address ({SELLER['email']!r})")
-# The seller's NITKU (NPWP + 6-digit place of business) where base settings know it.
-if "nitku" in SELLER or "SELLER_NITKU" in globals():
-    _nitku = _real("SELLER_NITKU")
-    if "nitku" in SELLER:
-        SELLER["nitku"] = _nitku
-    if "SELLER_NITKU" in globals():
-        SELLER_NITKU = _nitku
+# The seller's NITKU (NPWP + 6-digit place of business): required, 22 digits, starting with the NPWP.
+SELLER_NITKU = _real("SELLER_NITKU")
+try:
+    SELLER_NITKU = normalize_nitku(SELLER_NITKU, npwp=SELLER["npwp"])
+except ValidationError:
+    # (its message is not read here: translations are not ready while settings load)
+    _refuse("SELLER_NITKU", f"is not 22 digits starting with SELLER_NPWP ({SELLER_NITKU!r})")
+if len(SELLER_NITKU) != 22:
+    _refuse("SELLER_NITKU", "must have 22 digits (NPWP + 6-digit place of business code)")
+SELLER["nitku"] = SELLER_NITKU
 
 # --- the payment gateway: real keys, production hosts -------------------------------------------------
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="midtrans")

@@ -2,8 +2,9 @@
 
 from django import template
 
-from core.money import format_rupiah, format_thousands
+from core.money import format_rupiah, format_rupiah_sen, format_thousands
 
 register = template.Library()
 register.filter("rupiah", format_rupiah)
 register.filter("thousands", format_thousands)
+register.filter("rupiah_sen", format_rupiah_sen)

@@ -69,7 +69,11 @@ def post_json(client, url, payload, **headers):
 
 
 @pytest.fixture
-def no_tax(settings):
+def no_tax(settings, db):
+    """No PPN: no tax rules, and a zero TAX_RATE (the fallback for a deployment without rules)."""
+    from invoices.models import TaxRule
+
+    TaxRule.objects.all().delete()
     settings.TAX_RATE = __import__("decimal").Decimal("0")
     return settings
 

@@ -53,7 +53,7 @@ def test_it_refuses_a_custom_amount_that_is_not_a_multiple_of_1000(owner_client)
 
 def test_it_summarizes_the_figures_and_prefills_billing_details(owner_client, organization):
     html = owner_client.get("/credits/top-up/summary/?credits=5000").content.decode()
-    for figure in ("5.000", "Rp 100", "Rp 500.000", "Rp 55.000", "Rp 555.000", "PPN 11%", "30 days"):
+    for figure in ("5.000", "Rp 100", "Rp 500.000", "Rp 55.000", "Rp 555.000", "PPN 12%", "Rp 458.333,33", "30 days"):
         assert figure in html
     assert organization.legal_name in html and organization.npwp in html and organization.invoice_email in html
 

@@ -16,11 +16,14 @@ pytestmark = pytest.mark.django_db
 def test_it_prices_credits_at_the_default_rp_100_before_tax():
     quote = price_quote(credits=5000)
     assert (quote.unit_price, quote.subtotal, quote.tax, quote.total) == (100, 500_000, 55_000, 555_000)
-    assert quote.tax_rate == Decimal("0.11")
+    assert quote.tax_rate == Decimal("0.12") and quote.other_tax_base == Decimal("458333.33")  # PMK 131/2024
     assert quote.validity_days == 30
 
 
 def test_it_rounds_tax_half_up_to_whole_rupiah(price, settings):
+    from invoices.models import TaxRule
+
+    TaxRule.objects.all().delete()  # the TAX_RATE fallback, on the full price
     settings.TAX_RATE = Decimal("0.11")
     price(95)  # 1,000 × 95 = 95,000; 11 % = 10,450 exactly
     assert price_quote(credits=1000).tax == 10450

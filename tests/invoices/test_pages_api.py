@@ -102,10 +102,12 @@ def test_the_api_lists_invoices_in_the_design_shape(api_client, invoice):
             "quantity": 10000,
             "unit_price": 100,
             "amount": 1_000_000,
-            "tax_rate": "0.1100",
+            "tax_rate": "0.1200",
             "tax": 110_000,
         }
     ]
+    # PMK 131/2024: PPN 12 % of DPP Nilai Lain = 11/12 × DPP.
+    assert (item["tax_base"], item["other_tax_base"], item["tax_rate"]) == (1_000_000, "916666.67", "0.1200")
     assert api_client.get(f"/api/v1/invoices/{invoice.pk}").json() == item
 
 

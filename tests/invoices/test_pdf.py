@@ -47,7 +47,7 @@ def test_it_prints_number_buyer_tax_and_total(sample):
     assert "INV/2026/11/000001" in text
     assert "PT Toko Maju Sejahtera" in text
     assert "02.345.678.9-012.000" in text
-    assert "PPN 11%" in text
+    assert "PPN 12%" in text and "DPP Nilai Lain" in text and "Rp 916.666,67" in text  # PMK 131/2024
     assert "Rp 1.000.000" in text and "Rp 110.000" in text and "Rp 1.110.000" in text
     assert "satu juta seratus sepuluh ribu rupiah" in text.lower()
     assert "LUNAS" in text and "PAID" in text

@@ -51,10 +51,13 @@ def test_totals_are_line_sums(organization, no_pdf):
     )
     assert (invoice.subtotal, invoice.tax, invoice.total) == (210, 2, 212)  # 0.55 + 0.55 rounded per line
     assert [line.tax for line in invoice.lines.all()] == [1, 1, 0]
-    assert invoice.lines.first().tax_rate == Decimal("0.11")
+    assert invoice.lines.first().tax_rate == Decimal("0.12")  # the rule in force today (PMK 131/2024)
 
 
-def test_it_uses_the_tax_rate_setting(organization, no_pdf, settings):
+def test_it_falls_back_to_the_tax_rate_setting_without_rules(organization, no_pdf, settings):
+    from invoices.models import TaxRule
+
+    TaxRule.objects.all().delete()
     settings.TAX_RATE = Decimal("0.12")
     invoice = invoice_create(
         organization=organization, lines=[{"description": "a", "quantity": 1000, "unit_price": 100}]
