@@ -21,7 +21,7 @@ class PurchaseSerializer(serializers.ModelSerializer):
     gateway_ref = serializers.CharField(allow_null=True)
     payment_url = serializers.SerializerMethodField()
     expires_at = serializers.SerializerMethodField()
-    invoice_id = serializers.UUIDField(allow_null=True)
+    invoice_id = serializers.SerializerMethodField()
     lot_id = serializers.UUIDField(allow_null=True)
 
     class Meta:
@@ -60,6 +60,13 @@ class PurchaseSerializer(serializers.ModelSerializer):
         if url.startswith("/") and request is not None:
             url = request.build_absolute_uri(url)
         return url
+
+    def get_invoice_id(self, purchase) -> str | None:
+        """Null until the payment is confirmed: a payment request is not an invoice (DESIGN.md)."""
+        invoice = purchase.invoice
+        if invoice is None or invoice.number is None:
+            return None
+        return str(invoice.pk)
 
     def get_expires_at(self, purchase) -> str | None:
         session = self._session(purchase)

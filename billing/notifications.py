@@ -62,8 +62,9 @@ def purchase_created(purchase: Purchase) -> None:
 
 
 def purchase_status_changed(purchase: Purchase, before: str) -> None:
-    """Called by payment_apply after it saved the purchase (same transaction)."""
-    if purchase.status == before:
+    """Called by payment_apply after it saved the purchase (same transaction). An invoice payment (a
+    statement's Pay button) sends nothing here: the paid invoice's own e-mail carries the news."""
+    if purchase.status == before or purchase.pays_invoice:
         return
     if purchase.status == Purchase.Status.PAID and purchase.lot_id:
         attachments = [{"invoice_pdf": str(purchase.invoice_id)}] if purchase.invoice_id else []

@@ -23,6 +23,7 @@ from accounts.models import Membership
 from accounts.services import organization_update_billing
 from core.money import format_thousands
 from credits.selectors import balance_for
+from invoices.selectors import invoice_for
 
 from .forms import AutoTopUpForm, CheckoutForm, ChooseCreditsForm
 from .gateways import GATEWAYS, GatewayError, InvalidNotification
@@ -38,7 +39,13 @@ from .selectors.purchases import (
     purchase_for,
 )
 from .services.auto_topup import auto_topup_configure, auto_topup_open_purchase
-from .services.purchases import PurchaseError, purchase_cancel, purchase_create, webhook_handle
+from .services.purchases import (
+    PurchaseError,
+    invoice_payment_start,
+    purchase_cancel,
+    purchase_create,
+    webhook_handle,
+)
 
 SESSION_KEYS = "topup_idempotency_keys"
 
@@ -180,6 +187,11 @@ def _status_context(purchase: Purchase) -> dict:
 
 
 def _paid_message(request, purchase: Purchase) -> None:
+    if purchase.pays_invoice:
+        messages.success(
+            request, _("Payment received: invoice %(number)s is paid.") % {"number": purchase.invoice.number}
+        )
+        return
     messages.success(
         request,
         _("Payment received: %(credits)s credits were added, valid until %(until)s. Invoice %(number)s is paid.")
@@ -223,6 +235,23 @@ def purchase_resume(request, pk):
 
 @organization_required(billing=True)
 @require_POST
+def invoice_pay(request, pk):
+    """The Pay button of an unpaid invoice or payment request: open (or reuse) its payment session on the
+    configured gateway and go to its payment page. Owners and admins only, like every billing page."""
+    invoice = invoice_for(request.organization, pk)
+    try:
+        purchase = invoice_payment_start(invoice=invoice, created_by=request.user)
+    except GatewayError:
+        messages.error(request, _("The payment provider could not be reached. Nothing was charged; please try again."))
+        return redirect("invoices:invoice_detail", pk=invoice.pk)
+    except PurchaseError as exc:
+        messages.info(request, str(exc))
+        return redirect("invoices:invoice_detail", pk=invoice.pk)
+    return _go_to_payment(purchase)
+
+
+@organization_required(billing=True)
+@require_POST
 def purchase_cancel_view(request, pk):
     purchase = purchase_for(request.organization, pk)
     try:
@@ -231,7 +260,7 @@ def purchase_cancel_view(request, pk):
         messages.error(request, str(exc))
     else:
         messages.success(
-            request, _("Purchase %(order)s was cancelled and its invoice voided.") % {"order": purchase.order_id}
+            request, _("Purchase %(order)s was cancelled; no invoice was issued.") % {"order": purchase.order_id}
         )
     next_url = request.POST.get("next") or ""
     if next_url.startswith("/") and not next_url.startswith("//"):

@@ -300,7 +300,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         writer = csv.writer(_Echo())
         qs = (
-            queryset.exclude(status=Invoice.Status.DRAFT)
+            queryset.exclude(status__in=Invoice.UNNUMBERED)
             .select_related("organization", "corrects")
             .order_by("issued_at", "number")
         )

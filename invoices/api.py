@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -37,6 +38,7 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 
 class InvoiceSerializer(serializers.ModelSerializer):
     pdf_url = serializers.SerializerMethodField()
+    payment_url = serializers.SerializerMethodField()
     lines = InvoiceLineSerializer(many=True, read_only=True)
     buyer = serializers.SerializerMethodField()
     corrects_id = serializers.UUIDField(allow_null=True, read_only=True)
@@ -72,6 +74,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "corrects_id",
             "buyer",
             "pdf_url",
+            "payment_url",
             "lines",
         ]
 
@@ -79,6 +82,12 @@ class InvoiceSerializer(serializers.ModelSerializer):
         url = reverse("api-invoice-pdf", args=[invoice.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
+
+    def get_payment_url(self, invoice) -> str | None:
+        """The invoice's payable page (its Pay button) while it is unpaid; null once paid, void or closed."""
+        if not invoice.is_payable:
+            return None
+        return settings.SITE_URL + reverse("invoices:invoice_detail", args=[invoice.pk])
 
     def get_buyer(self, invoice) -> dict:
         return {
@@ -103,13 +112,27 @@ class InvoicePagination(CursorPagination):
     page_size_query_param = "limit"
 
 
+class PaymentRequestPagination(InvoicePagination):
+    # Payment requests have no issue date yet: newest created first.
+    ordering = ("-created_at", "-id")
+
+
+STATUS_FILTERS = ("issued", "paid", "void", "request")
+
+
 class InvoiceListView(APIView):
     pagination_class = InvoicePagination  # also tells the schema the list is paginated
 
     @extend_schema(
         summary="Invoices of the API key's organization, newest first (cursor-paginated)",
         parameters=[
-            OpenApiParameter("status", str, enum=["issued", "paid", "void"]),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=list(STATUS_FILTERS),
+                description="`request` lists the open payment requests (unnumbered, waiting for payment) instead "
+                "of invoices",
+            ),
             OpenApiParameter("kind", str, enum=list(Invoice.Kind.values)),
             OpenApiParameter("month", str, description="Issue month, YYYY-MM (Asia/Jakarta)"),
             OpenApiParameter("limit", int),
@@ -122,12 +145,12 @@ class InvoiceListView(APIView):
         if month_param and month is None:
             return api_error("invalid", {"month": ["Use YYYY-MM."]}, 400)
         status_param = request.query_params.get("status")
-        if status_param and status_param not in ("issued", "paid", "void"):
-            return api_error("invalid", {"status": ["Use issued, paid or void."]}, 400)
+        if status_param and status_param not in STATUS_FILTERS:
+            return api_error("invalid", {"status": ["Use issued, paid, void or request."]}, 400)
         qs = invoices_for(
             request.user.organization, status=status_param, kind=request.query_params.get("kind"), month=month
         )
-        paginator = self.pagination_class()
+        paginator = PaymentRequestPagination() if status_param == "request" else self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = InvoiceSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 __all__ = ["TaxRule", "EfakturSettings", "Invoice", "InvoiceLine", "InvoiceNumberCounter"]
@@ -128,9 +129,17 @@ class Invoice(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        # A payment request (pro-forma): what Pay Now asks for. Unnumbered; it becomes the invoice, numbered,
+        # when the payment is confirmed.
+        REQUEST = "request", _("Payment request")
+        # A payment request whose session expired or was cancelled: unnumbered, never a void invoice.
+        CLOSED = "closed", _("Closed request")
         ISSUED = "issued", _("Unpaid")
         PAID = "paid", _("Paid")
         VOID = "void", _("Void")
+
+    # Statuses that carry no number (and are not invoices in the customer's list).
+    UNNUMBERED = ("draft", "request", "closed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -226,17 +235,35 @@ class Invoice(models.Model):
                 condition=Q(subtotal__gte=0) & Q(tax__gte=0) & Q(total__gte=0), name="invoice_amounts_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(number__isnull=False), name="invoice_issued_has_number"
+                condition=Q(status__in=["draft", "request", "closed"]) | Q(number__isnull=False),
+                name="invoice_issued_has_number",
             ),
             models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("tax")), name="invoice_total_sum"),
         ]
 
     def __str__(self) -> str:
-        return self.number or f"draft {str(self.id)[:8]}"
+        if self.number:
+            return self.number
+        prefix = "request" if self.status in (self.Status.REQUEST, self.Status.CLOSED) else "draft"
+        return f"{prefix} {str(self.id)[:8]}"
 
     @property
     def is_paid(self) -> bool:
         return self.status == self.Status.PAID
+
+    @property
+    def is_request(self) -> bool:
+        """A payment request (open or closed): not an invoice yet, no number."""
+        return self.status in (self.Status.REQUEST, self.Status.CLOSED)
+
+    @property
+    def is_payable(self) -> bool:
+        """Unpaid and open to payment: an issued statement or invoice, or an open payment request."""
+        return not self.is_credit_note and self.status in (self.Status.ISSUED, self.Status.REQUEST)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.ISSUED and self.due_at is not None and self.due_at < timezone.now()
 
     @property
     def is_credit_note(self) -> bool:
@@ -245,7 +272,8 @@ class Invoice(models.Model):
     @property
     def pdf_filename(self) -> str:
         """``INV/2026/11/000001`` → ``INV-2026-11-000001.pdf``."""
-        base = (self.number or f"DRAFT-{str(self.id)[:8]}").replace("/", "-")
+        fallback = "REQUEST" if self.is_request else "DRAFT"
+        base = (self.number or f"{fallback}-{str(self.id)[:8]}").replace("/", "-")
         return f"{base}.pdf"
 
     @property

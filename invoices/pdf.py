@@ -25,6 +25,8 @@ from django.utils import timezone, translation
 
 from core.money import format_rupiah, format_rupiah_sen, terbilang
 
+from .selectors import invoice_open_payment
+
 __all__ = ["render_invoice_pdf", "render_html_pdf", "safe_url_fetcher", "UnsafeURL"]
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -138,6 +140,13 @@ def tax_identity(invoice) -> dict:
     return {"buyer": buyer, "seller_nitku": invoice.seller_nitku}
 
 
+def _payment(invoice) -> dict | None:
+    payment = invoice_open_payment(invoice)
+    if payment and payment.get("expires_at"):
+        payment = {**payment, "expires_at": timezone.localtime(payment["expires_at"], JAKARTA)}
+    return payment
+
+
 def invoice_context(invoice) -> dict:
     lines = list(invoice.lines.all())
     rates = {line.tax_rate for line in lines}
@@ -153,6 +162,8 @@ def invoice_context(invoice) -> dict:
         "voided_at": local(invoice.voided_at),
         "amount_in_words": terbilang(invoice.total),
         "corrects": invoice.corrects,
+        "payment": _payment(invoice),
+        "pay_url": f"{settings.SITE_URL}/billing/invoices/{invoice.pk}/",
         "site_url": settings.SITE_URL,
         "logo": "img/invoice-logo.svg",
         "totals": tax_summary(invoice),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
@@ -15,7 +17,15 @@ from core.months import Month
 
 from .models import Invoice
 
-__all__ = ["invoices_for", "invoice_for", "spend_per_month", "parse_month"]
+__all__ = [
+    "invoices_for",
+    "invoice_for",
+    "payment_requests_for",
+    "unpaid_statements_for",
+    "invoice_open_payment",
+    "spend_per_month",
+    "parse_month",
+]
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -41,9 +51,13 @@ def invoices_for(
     month: date | None = None,
     search: str | None = None,
 ) -> QuerySet[Invoice]:
-    """The organization's invoices a customer may see (drafts are internal), newest first. ``month`` filters
-    on the issue date in Asia/Jakarta."""
-    qs = Invoice.objects.filter(organization=organization).exclude(status=Invoice.Status.DRAFT)
+    """The organization's invoices a customer may see, newest first: numbered ones only (drafts are internal;
+    payment requests are listed apart, see :func:`payment_requests_for`, and reached here only by asking for
+    ``status="request"``). ``month`` filters on the issue date in Asia/Jakarta."""
+    qs = Invoice.objects.filter(organization=organization)
+    if status == Invoice.Status.REQUEST:
+        return payment_requests_for(organization)
+    qs = qs.exclude(status__in=Invoice.UNNUMBERED)
     if status in Invoice.Status.values:
         qs = qs.filter(status=status)
     if kind in Invoice.Kind.values:
@@ -54,6 +68,23 @@ def invoices_for(
     if search:
         qs = qs.filter(Q(number__icontains=search.strip()) | Q(reference__icontains=search.strip()))
     return qs.order_by("-issued_at", "-created_at").prefetch_related("lines")
+
+
+def payment_requests_for(organization: Organization) -> QuerySet[Invoice]:
+    """The organization's open payment requests (Pay Now's pro-formas waiting for payment), newest first.
+    Closed ones (expired or cancelled checkouts) are not listed: they were never invoices."""
+    return (
+        Invoice.objects.filter(organization=organization, status=Invoice.Status.REQUEST)
+        .order_by("-created_at")
+        .prefetch_related("lines")
+    )
+
+
+def unpaid_statements_for(organization: Organization) -> QuerySet[Invoice]:
+    """Monthly statements issued and not paid yet, the one due first first (the dashboard banner)."""
+    return Invoice.objects.filter(
+        organization=organization, kind=Invoice.Kind.STATEMENT, status=Invoice.Status.ISSUED
+    ).order_by("due_at", "issued_at")
 
 
 def invoice_for(organization: Organization, pk) -> Invoice:
@@ -95,3 +126,14 @@ def spend_per_month(organization: Organization, *, months: int = 12, now: dateti
         key = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
         totals[key] = totals.get(key, 0) - row["total"]
     return [{"month": k.strftime("%Y-%m"), "label": k.strftime("%b %Y"), "total": int(totals.get(k, 0))} for k in keys]
+
+
+def invoice_open_payment(invoice: Invoice) -> dict | None:
+    """How to pay this invoice right now, when a payment session is open for it: a dict with ``pay_url``,
+    ``expires_at``, ``method``, ``va_number``/``bank`` or ``qr_svg`` (the gateway's, when it tells), from the
+    billing app through ``settings.INVOICE_PAYMENT_INFO`` (invoices sits below billing and cannot import it).
+    None when no session is open or the invoice is not payable."""
+    path = getattr(settings, "INVOICE_PAYMENT_INFO", "")
+    if not path or not invoice.is_payable:
+        return None
+    return import_string(path)(invoice)

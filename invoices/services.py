@@ -2,6 +2,12 @@
 
 Rules enforced here:
 
+- Invoices are issued for real sales only. Pay Now makes an unnumbered **payment request** (pro-forma,
+  status ``request``, :func:`invoice_request_create`); it is numbered, in the payment's transaction, when the
+  payment is confirmed (:func:`invoice_mark_paid`). A request whose session expires or is cancelled is
+  ``closed`` (:func:`invoice_request_close`): still unnumbered, never a void invoice, so an abandoned checkout
+  uses no number. Monthly statements are issued numbered (a bill for what was used), due
+  ``settings.STATEMENT_DUE_DAYS`` (14) days after issue.
 - Numbers ``INV/YYYY/MM/NNNNNN`` are assigned when an invoice is issued, in the same transaction, under a
   row lock on the month's :class:`~invoices.models.InvoiceNumberCounter` (month by Asia/Jakarta). A rolled
   back issue rolls back its number too, so numbers are gapless, unique and restart at 000001 each month
@@ -48,12 +54,16 @@ from core.tax_ids import (
 )
 
 from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .selectors import invoice_open_payment
 from .tax import TaxTerms, tax_date_of, tax_terms_of_invoice, tax_terms_on
 
 __all__ = [
     "InvoiceError",
     "invoice_create",
+    "invoice_request_create",
+    "invoice_request_close",
     "invoice_issue",
+    "invoice_settle",
     "invoice_mark_paid",
     "invoice_void",
     "invoice_credit_note",
@@ -71,7 +81,6 @@ logger = logging.getLogger(__name__)
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NUMBER_SERIES = {Invoice.Kind.CREDIT_NOTE: "CN"}
-STATEMENT_DUE_DAYS = 14
 BUYER_KEYS = ("name", "legal_name", "npwp", "address", "email", "document_type", "document_number", "nitku", "country")
 EMAIL_CLAIM_MINUTES = 15
 
@@ -207,7 +216,7 @@ def _queue_email(invoice: Invoice, *, force: bool = False) -> None:
 
 def _default_due(invoice: Invoice, issued_at: datetime) -> datetime:
     if invoice.kind == Invoice.Kind.STATEMENT:
-        return issued_at + timedelta(days=STATEMENT_DUE_DAYS)
+        return issued_at + timedelta(days=settings.STATEMENT_DUE_DAYS)
     if invoice.kind == Invoice.Kind.CREDIT_NOTE:
         return issued_at
     return issued_at + timedelta(hours=settings.PAYMENT_SESSION_HOURS)
@@ -313,19 +322,68 @@ def invoice_create(
 
 
 @transaction.atomic
-def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Invoice:
-    """Draft → issued: take the next number of the issue month under the counter lock. Issuing an
-    already issued invoice changes nothing."""
+def invoice_request_create(
+    *,
+    organization: Organization,
+    lines: list[dict],
+    buyer: dict | None = None,
+    kind: str = Invoice.Kind.PURCHASE,
+    reference: str = "",
+    due_at: datetime | None = None,
+    tax_date: date | datetime | None = None,
+) -> Invoice:
+    """Pay Now's payment request (pro-forma): the lines, tax and buyer of the invoice to be, with no number.
+    It becomes the numbered invoice only when its payment is confirmed (:func:`invoice_mark_paid`). Its tax
+    terms are those of ``tax_date`` (the quote's day), so the amount paid is the amount quoted."""
+    invoice = invoice_create(
+        organization=organization,
+        lines=lines,
+        buyer=buyer,
+        kind=kind,
+        reference=reference,
+        issue=False,
+        due_at=due_at,
+        tax_date=tax_date,
+    )
+    invoice.status = Invoice.Status.REQUEST
+    invoice.save(update_fields=["status"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_request_close(*, invoice: Invoice, reason: str) -> Invoice:
+    """An open payment request whose session expired or was cancelled: ``closed``, still unnumbered (no
+    void invoice, no number used). Anything but an open request is returned unchanged: a closed request stays
+    closed, and an issued invoice is never closed this way. A payment that still arrives later numbers it and
+    marks it paid (money is never lost)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if invoice.status != Invoice.Status.DRAFT:
+    if invoice.status != Invoice.Status.REQUEST:
+        return invoice
+    invoice.status = Invoice.Status.CLOSED
+    invoice.voided_at = timezone.now()
+    invoice.void_reason = (reason or "").strip()
+    invoice.save(update_fields=["status", "voided_at", "void_reason"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Invoice:
+    """Draft or payment request → issued: take the next number of the issue month under the counter lock.
+    Issuing an already issued invoice changes nothing."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status not in Invoice.UNNUMBERED:
         return invoice
     issued_at = issued_at or timezone.now()
     series = NUMBER_SERIES.get(invoice.kind, "INV")
+    was_request = invoice.is_request
     invoice.number = invoice_number_next(when=issued_at, series=series)
     invoice.status = Invoice.Status.ISSUED
     invoice.issued_at = issued_at
     invoice.due_at = invoice.due_at or _default_due(invoice, issued_at)
-    invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
+    if was_request:
+        # A request numbered at payment: its closing (a late payment) is not part of the invoice.
+        invoice.voided_at, invoice.void_reason = None, ""
+    invoice.save(update_fields=["number", "status", "issued_at", "due_at", "voided_at", "void_reason"])
     _queue_render(invoice)
     return invoice
 
@@ -358,8 +416,9 @@ def _buyer_of(invoice: Invoice) -> dict:
 
 @transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, payment_reference: str = "") -> Invoice:
-    """Mark an invoice paid, once: a second call (duplicate notification) returns it unchanged. A draft is
-    issued first. A void invoice paid late is not revived: a replacement invoice with the same lines and
+    """Mark an invoice paid, once: a second call (duplicate notification) returns it unchanged. A draft or a
+    payment request (open or closed) is issued first: this is where a sale gets its number, in the payment's
+    transaction. A void invoice paid late is not revived: a replacement invoice with the same lines and
     buyer is issued and marked paid, and returned. Queues the PDF re-render and the e-mail on commit."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == Invoice.Status.PAID:
@@ -379,8 +438,8 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, paym
             corrects=invoice,
         )
         return invoice_mark_paid(invoice=replacement, paid_at=paid_at, payment_reference=payment_reference)
-    if invoice.status == Invoice.Status.DRAFT:
-        invoice = invoice_issue(invoice=invoice)
+    if invoice.status in Invoice.UNNUMBERED:
+        invoice = invoice_issue(invoice=invoice, issued_at=paid_at)
     invoice.status = Invoice.Status.PAID
     invoice.paid_at = paid_at or timezone.now()
     invoice.payment_reference = (payment_reference or "")[:128]
@@ -388,6 +447,19 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, paym
     _queue_render(invoice)
     _queue_email(invoice)
     return invoice
+
+
+@transaction.atomic
+def invoice_settle(
+    *, invoice: Invoice, paid_at: datetime | None = None, payment_reference: str = ""
+) -> tuple[Invoice, bool]:
+    """A payment made for this invoice itself (its Pay button): under the invoice's row lock, mark it paid if
+    it is still payable (issued, or a payment request) and say so. ``(invoice, False)`` when it was already
+    paid, void or a credit note: the caller holds that money for staff review, it is never applied twice."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.is_credit_note or invoice.status in (Invoice.Status.PAID, Invoice.Status.VOID):
+        return invoice, False
+    return invoice_mark_paid(invoice=invoice, paid_at=paid_at, payment_reference=payment_reference), True
 
 
 @transaction.atomic
@@ -403,6 +475,9 @@ def invoice_void(*, invoice: Invoice, reason: str, actor: User | None = None) ->
         return invoice
     if invoice.status == Invoice.Status.PAID:
         raise InvoiceError(_("A paid invoice cannot be voided; issue a credit note instead."))
+    if invoice.is_request:
+        # A payment request has no number to void: it is closed instead (no number is used).
+        return invoice_request_close(invoice=invoice, reason=reason)
     before = {"status": invoice.status}
     if invoice.status == Invoice.Status.DRAFT:
         # Number it so the void document is traceable; the number is still consecutive.
@@ -495,7 +570,7 @@ def invoice_resend_by_staff(*, invoice: Invoice, actor: User, reason: str) -> In
     reason = _require_staff_reason(actor, reason)
     with transaction.atomic(durable=True):
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if invoice.status == Invoice.Status.DRAFT:
+        if invoice.status in Invoice.UNNUMBERED:
             raise InvoiceError(_("A draft has no PDF to send."))
         if not invoice.buyer_email:
             raise InvoiceError(_("The invoice has no e-mail address."))
@@ -519,7 +594,7 @@ def invoice_render_pdf(*, invoice: Invoice) -> Invoice:
     """Render the invoice PDF for its current status and store it (replacing the previous file)."""
     from .pdf import render_invoice_pdf
 
-    if invoice.status == Invoice.Status.DRAFT:
+    if invoice.status in Invoice.UNNUMBERED:
         return invoice
     content = render_invoice_pdf(invoice)
     old_name = invoice.pdf.name if invoice.pdf else ""
@@ -540,8 +615,10 @@ def _stored_pdf_ok(invoice: Invoice) -> bool:
 
 
 def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
-    """The stored PDF; rendered (and stored) only when it is missing or shows an older status."""
-    if invoice.status == Invoice.Status.DRAFT:
+    """The stored PDF; rendered (and stored) only when it is missing or shows an older status. A draft, a
+    payment request and an unpaid invoice are rendered fresh: their how-to-pay block shows the payment
+    session open now (its virtual account or QR), which a stored file would not."""
+    if invoice.status in Invoice.UNNUMBERED or (invoice.is_payable and invoice_open_payment(invoice) is not None):
         from .pdf import render_invoice_pdf
 
         return render_invoice_pdf(invoice)
@@ -560,7 +637,7 @@ def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
     now = timezone.now()
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if not invoice.buyer_email or invoice.status == Invoice.Status.DRAFT:
+        if not invoice.buyer_email or invoice.status in Invoice.UNNUMBERED:
             return False
         if invoice.emailed_at is not None and not force:
             return False

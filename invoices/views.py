@@ -19,7 +19,7 @@ def invoice_detail(request, pk):
     invoice = invoice_for(request.organization, pk)
     context = invoice_context(invoice)
     context["corrections"] = list(invoice.corrections.exclude(status=Invoice.Status.DRAFT).order_by("created_at"))
-    context["title"] = invoice.number or _("Invoice")
+    context["title"] = invoice.number or (_("Payment request") if invoice.is_request else _("Invoice"))
     return render(request, "invoices/invoice_detail.html", context)
 
 

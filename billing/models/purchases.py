@@ -63,7 +63,13 @@ class PriceTier(models.Model):
 
 
 class Purchase(models.Model):
-    """One top-up: credits bought at a price, paid through one gateway. All money is integer rupiah."""
+    """One payment through one gateway: a top-up (credits bought at a price, ``purpose="credits"``) or the
+    payment of an existing invoice from its Pay button (``purpose="invoice"``: a monthly statement; no credits
+    granted, the invoice is marked paid). All money is integer rupiah."""
+
+    class Purpose(models.TextChoices):
+        CREDITS = "credits", _("Credit top-up")
+        INVOICE = "invoice", _("Invoice payment")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -77,6 +83,7 @@ class Purchase(models.Model):
         PAID_AFTER_CLOSE = "paid_after_close", _("Paid after the session closed")
         AMOUNT_MISMATCH = "amount_mismatch", _("Amount does not match")
         REVERSED = "reversed", _("Payment reversed or refunded")
+        INVOICE_SETTLED = "invoice_settled", _("Invoice already paid or closed")
 
     class ReviewOutcome(models.TextChoices):
         APPROVED = "approved", _("Approved and credited")
@@ -130,6 +137,7 @@ class Purchase(models.Model):
     clawed_back_credits = models.PositiveIntegerField(_("credits clawed back"), default=0)
     owed_credits = models.PositiveIntegerField(_("credits owed"), default=0)
     origin = models.CharField(_("origin"), max_length=12, choices=Origin.choices, default=Origin.MANUAL)
+    purpose = models.CharField(_("purpose"), max_length=8, choices=Purpose.choices, default=Purpose.CREDITS)
     # How it was paid (a billing.gateways.methods code, e.g. "qris", "bca_va"), from the gateway's notification.
     payment_method = models.CharField(_("payment method"), max_length=20, blank=True)
     payment_method_detail = models.CharField(_("payment method detail"), max_length=40, blank=True)
@@ -140,7 +148,14 @@ class Purchase(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="purchase_unique_idempotency_key"),
-            models.CheckConstraint(condition=Q(credits__gt=0), name="purchase_credits_positive"),
+            # A top-up buys credits; an invoice payment buys none (it pays the invoice).
+            models.CheckConstraint(
+                condition=Q(purpose="credits", credits__gt=0) | Q(purpose="invoice", credits=0),
+                name="purchase_credits_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose="credits") | Q(invoice__isnull=False), name="purchase_invoice_payment_has_invoice"
+            ),
             models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("tax")), name="purchase_total"),
             # Auto top-up prepares one purchase at a time: a second open one cannot exist.
             models.UniqueConstraint(
@@ -148,11 +163,21 @@ class Purchase(models.Model):
                 condition=Q(origin="auto_topup", status="pending"),
                 name="purchase_one_open_auto_topup",
             ),
+            # An invoice's Pay button reuses the open payment: one pending invoice payment per invoice.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(purpose="invoice", status="pending"),
+                name="purchase_one_open_invoice_payment",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-created_at"], name="purchase_org_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.order_id} · {format_thousands(self.credits)} credits"
+
+    @property
+    def pays_invoice(self) -> bool:
+        return self.purpose == self.Purpose.INVOICE
 
     @property
     def is_open(self) -> bool:

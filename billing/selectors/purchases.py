@@ -6,14 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import segno
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
 from invoices.tax import TaxTerms, tax_terms_on
 
+from ..gateways import sandbox as sandbox_gateway
 from ..models.purchases import PaymentSession, PriceList, PriceTier, Purchase
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "pending_purchases_for",
     "purchase_by_gateway_ref",
     "purchase_current_session",
+    "invoice_open_payment",
     "review_queue",
 ]
 
@@ -134,6 +138,46 @@ def purchase_by_gateway_ref(*, gateway: str, gateway_ref: str) -> Purchase | Non
 
 def purchase_current_session(purchase: Purchase) -> PaymentSession | None:
     return purchase.sessions.order_by("-created_at").first()
+
+
+def invoice_open_payment(invoice) -> dict | None:
+    """How to pay ``invoice`` now (settings.INVOICE_PAYMENT_INFO, for its page and PDF): the pending purchase
+    that pays it (a top-up's own, or the statement's Pay button) with a session still open. ``pay_url`` is
+    the session's page; the sandbox also tells its virtual account number and a QRIS code (a real gateway
+    only knows the account once the customer picks a bank on its page). None when no session is open."""
+    now = timezone.now()
+    session = (
+        PaymentSession.objects.filter(
+            purchase__invoice=invoice,
+            purchase__status=Purchase.Status.PENDING,
+            status=PaymentSession.Status.PENDING,
+            expires_at__gt=now,
+        )
+        .select_related("purchase")
+        .order_by("-created_at")
+        .first()
+    )
+    if session is None:
+        return None
+    purchase = session.purchase
+    info = {
+        "purchase_id": str(purchase.pk),
+        "order_id": purchase.order_id,
+        "amount": purchase.total,
+        "expires_at": session.expires_at,
+        "gateway": session.gateway,
+        "pay_url": settings.SITE_URL + reverse("billing:purchase_resume", args=[purchase.pk]),
+        "va_number": "",
+        "bank": "",
+        "qr_svg": "",
+    }
+    if session.gateway == "sandbox" and purchase.gateway_ref:
+        info["va_number"] = sandbox_gateway.virtual_account(purchase.gateway_ref)
+        info["bank"] = "BCA"
+        qris = sandbox_gateway.qris_payload(gateway_ref=purchase.gateway_ref, amount=purchase.total)
+        # Inline SVG: WeasyPrint draws it without fetching anything (the PDF fetcher refuses data: URLs).
+        info["qr_svg"] = segno.make(qris, error="m").svg_inline(scale=3, border=2)
+    return info
 
 
 def review_queue() -> QuerySet[Purchase]:

@@ -2,12 +2,18 @@
 
 Rules enforced here (DESIGN.md "Top-up and payment", invariant 4):
 
-- Credits are bought in positive multiples of 1,000. Pay Now creates the purchase, its unpaid invoice and
-  its payment session in one transaction; the idempotency key (unique per organization) makes a double
+- Credits are bought in positive multiples of 1,000. Pay Now creates the purchase, its unnumbered payment
+  request (pro-forma) and its payment session in one transaction; the request gets its ``INV`` number only
+  when the payment is confirmed, in the transaction that grants the lot, and an expired or cancelled
+  checkout closes its request unnumbered (no void invoice, no number used); the idempotency key (unique per organization) makes a double
   click, a second tab or an API retry return the first purchase instead of making another.
 - Every gateway's word on a payment goes through :func:`payment_apply`, under a row lock on the purchase:
   a payment grants at most one lot and pays at most one invoice, whatever the duplicates, concurrency or
   order of notifications. A paid purchase never goes back to pending or expired (paid wins).
+- Every unpaid invoice (a monthly statement) can be paid from its page: :func:`invoice_payment_start` opens
+  a payment session for it (reusing the open one), as a purchase with ``purpose="invoice"`` that grants no
+  credits; its payment marks the invoice paid under the same rules. Money for an invoice already paid (two
+  sessions both paid), void or credited is held for staff review, never applied twice nor lost.
 - Money received is never lost: paid after expiry or cancel → credited and flagged for review; an amount
   that does not match → held for review, nothing granted; paid then reversed → flagged, the unspent
   credits clawed back, the rest recorded as owed.
@@ -35,7 +41,14 @@ from accounts.models import Organization, User
 from accounts.services import audit_record
 from core.money import format_thousands
 from invoices.models import Invoice
-from invoices.services import invoice_create, invoice_credit_note, invoice_mark_paid, invoice_void
+from invoices.services import (
+    invoice_credit_note,
+    invoice_mark_paid,
+    invoice_request_close,
+    invoice_request_create,
+    invoice_settle,
+    invoice_void,
+)
 
 from .. import notifications
 from ..gateways import Gateway, GatewayError, PaymentEvent, get_gateway
@@ -47,6 +60,7 @@ __all__ = [
     "PurchaseError",
     "validate_credits",
     "purchase_create",
+    "invoice_payment_start",
     "purchase_cancel",
     "payment_apply",
     "purchase_expire_if_due",
@@ -136,7 +150,7 @@ def purchase_create(
     on_created=None,
 ) -> Purchase:
     """Pay Now: price the credits, open a payment session at the gateway, then create the purchase, its
-    unpaid invoice and the session in one transaction. The same idempotency key returns the first
+    unnumbered payment request and the session in one transaction. The same idempotency key returns the first
     purchase (``purchase.created`` is False then); a losing race cancels its spare gateway session.
     An auto top-up (``origin``) that finds one already open returns that one (``purchase_one_open_auto_topup``).
     ``on_created(purchase)`` runs inside the transaction (the auto top-up's audit entry)."""
@@ -194,7 +208,7 @@ def purchase_create(
                 origin=origin,
             )
 
-            invoice = invoice_create(
+            invoice = invoice_request_create(
                 organization=organization,
                 lines=[
                     {
@@ -208,6 +222,7 @@ def purchase_create(
                 kind=Invoice.Kind.PURCHASE,
                 reference=order_id,
                 tax_date=now,  # the day the quote's tax rule was taken for
+                due_at=session.expires_at,
             )
             if invoice.total != purchase.total:  # both round the same line half-up; a difference is a bug
                 raise PurchaseError(f"Invoice total {invoice.total} differs from purchase total {purchase.total}")
@@ -239,6 +254,108 @@ def purchase_create(
     return purchase
 
 
+def _open_invoice_payment(invoice: Invoice, now: datetime) -> Purchase | None:
+    """The invoice's pending payment whose session is still open, if any."""
+    purchase = (
+        Purchase.objects.filter(invoice=invoice, purpose=Purchase.Purpose.INVOICE, status=Purchase.Status.PENDING)
+        .select_related("invoice")
+        .first()
+    )
+    if purchase is None:
+        return None
+    if purchase.sessions.filter(status=PaymentSession.Status.PENDING, expires_at__gt=now).exists():
+        return purchase
+    # Its session is past expiry but the job has not run yet: expire it now (paid wins), then start afresh.
+    purchase_expire_if_due(purchase_id=purchase.pk, now=now)
+    purchase.refresh_from_db()
+    return purchase if purchase.status == Purchase.Status.PENDING else None
+
+
+def invoice_payment_start(
+    *,
+    invoice: Invoice,
+    created_by: User | None = None,
+    gateway: Gateway | None = None,
+    now: datetime | None = None,
+) -> Purchase:
+    """The Pay button of an unpaid invoice (a monthly statement, or an issued invoice): a payment session of
+    ``PAYMENT_SESSION_HOURS`` on the configured gateway for the invoice's total, as a purchase with
+    ``purpose="invoice"`` that grants no credits. An open one is reused (one pending invoice payment per
+    invoice, a unique constraint: two clicks at once find the same). A payment request of a top-up is paid
+    through its own purchase, which is returned. Raises :class:`PurchaseError` when nothing is left to pay."""
+    now = now or timezone.now()
+    if invoice.is_request:
+        own = Purchase.objects.filter(invoice=invoice, purpose=Purchase.Purpose.CREDITS).first()
+        if own is not None and own.status == Purchase.Status.PENDING:
+            own.created = False
+            return own
+    if invoice.status != Invoice.Status.ISSUED or invoice.is_credit_note:
+        raise PurchaseError(_("This invoice is not waiting for payment."), code="not_payable")
+    existing = _open_invoice_payment(invoice, now)
+    if existing is not None:
+        existing.created = False
+        return existing
+
+    gateway = gateway or get_gateway()
+    purchase_id = uuid.uuid4()
+    order_id = _new_order_id()
+    expires_at = now + timedelta(hours=settings.PAYMENT_SESSION_HOURS)
+    label = _("Invoice %(number)s") % {"number": invoice.number}
+    session = gateway.create_session(
+        order_id=order_id,
+        amount=invoice.total,
+        description=f"Saldo {invoice.number}",
+        customer={"first_name": invoice.buyer_display_name, "email": invoice.buyer_email},
+        items=[{"id": "invoice", "name": label[:50], "quantity": 1, "price": invoice.total}],
+        start=now,
+        expires_at=expires_at,
+        return_url=settings.SITE_URL + reverse("billing:purchase_status", args=[purchase_id]),
+        enabled_methods=enabled_method_codes(),
+    )
+    rates = {line.tax_rate for line in invoice.lines.all()}
+    try:
+        with transaction.atomic():
+            purchase = Purchase.objects.create(
+                id=purchase_id,
+                organization=invoice.organization,
+                created_by=created_by if created_by is not None and created_by.pk else None,
+                purpose=Purchase.Purpose.INVOICE,
+                invoice=invoice,
+                credits=0,
+                unit_price=0,
+                subtotal=invoice.subtotal,
+                tax_rate=next(iter(rates)) if len(rates) == 1 else 0,
+                tax=invoice.tax,
+                total=invoice.total,
+                gateway=gateway.name,
+                order_id=order_id,
+                gateway_ref=session.gateway_ref,
+                idempotency_key=f"invoice:{invoice.pk}:{order_id}",
+                billing_snapshot={"name": invoice.buyer_name, "email": invoice.buyer_email},
+                created_at=now,
+            )
+            PaymentSession.objects.create(
+                purchase=purchase,
+                gateway=gateway.name,
+                gateway_ref=session.gateway_ref,
+                redirect_url=session.redirect_url,
+                created_at=now,
+                expires_at=session.expires_at,
+            )
+    except IntegrityError:
+        # Another click opened one first: use it, and close the spare session at the gateway.
+        existing = Purchase.objects.filter(
+            invoice=invoice, purpose=Purchase.Purpose.INVOICE, status=Purchase.Status.PENDING
+        ).first()
+        if existing is None:
+            raise
+        _cancel_quietly(gateway, session.gateway_ref)
+        existing.created = False
+        return existing
+    purchase.created = True
+    return purchase
+
+
 def _cancel_quietly(gateway: Gateway, gateway_ref: str) -> None:
     try:
         gateway.cancel(gateway_ref)
@@ -255,15 +372,34 @@ def _close_sessions(purchase: Purchase, status: str, now: datetime) -> None:
 
 
 def _void_invoice(purchase: Purchase, reason: str) -> None:
-
-    if purchase.invoice_id and purchase.invoice.status in (Invoice.Status.DRAFT, Invoice.Status.ISSUED):
+    """A closed checkout: its payment request is closed unnumbered. An invoice paid from its Pay button is
+    never touched (the statement stays due). A numbered unpaid purchase invoice (made before payment
+    requests existed) is voided as it was then."""
+    if not purchase.invoice_id or purchase.pays_invoice:
+        return
+    if purchase.invoice.status == Invoice.Status.REQUEST:
+        purchase.invoice = invoice_request_close(invoice=purchase.invoice, reason=reason)
+    elif purchase.invoice.status in (Invoice.Status.DRAFT, Invoice.Status.ISSUED):
         purchase.invoice = invoice_void(invoice=purchase.invoice, reason=reason)
 
 
+def _settle_invoice(purchase: Purchase, *, now: datetime, payment_reference: str) -> bool:
+    """An invoice payment: mark the invoice paid if it still waits for payment. False when it was already
+    paid (another session), void or credited: the money is then held for review."""
+    purchase.invoice, settled = invoice_settle(
+        invoice=purchase.invoice, paid_at=now, payment_reference=payment_reference
+    )
+    return settled
+
+
 def _grant_and_pay(purchase: Purchase, *, now: datetime, payment_reference: str, created_by=None) -> None:
-    """Grant the purchase's one lot and mark its invoice paid (a void one is replaced by a paid copy)."""
+    """Grant the purchase's one lot and mark its invoice paid: the payment request is numbered now, in this
+    transaction (a void one is replaced by a paid copy)."""
     from credits.services import lot_grant
 
+    if purchase.pays_invoice:
+        _settle_invoice(purchase, now=now, payment_reference=payment_reference)
+        return
     if purchase.lot_id is None:
         purchase.lot = lot_grant(
             organization=purchase.organization,
@@ -292,6 +428,16 @@ def _apply_paid(purchase: Purchase, event: PaymentEvent, now: datetime) -> None:
         # Hold the money for staff: granting the wrong amount of credits is worse than waiting.
         purchase.status = Purchase.Status.NEEDS_REVIEW
         purchase.review_reason = Purchase.ReviewReason.AMOUNT_MISMATCH
+        return
+    if purchase.pays_invoice:
+        # The invoice is what was bought: paid while it still waits for payment (even through a session that
+        # closed meanwhile); otherwise the money is held for staff, never applied twice.
+        reference = event.transaction_id or purchase.gateway_ref or ""
+        if _settle_invoice(purchase, now=now, payment_reference=reference):
+            purchase.status = Purchase.Status.PAID
+        else:
+            purchase.status = Purchase.Status.NEEDS_REVIEW
+            purchase.review_reason = Purchase.ReviewReason.INVOICE_SETTLED
         return
     _grant_and_pay(purchase, now=now, payment_reference=event.transaction_id or purchase.gateway_ref or "")
     if was_open:
@@ -585,6 +731,8 @@ def purchase_review_approve(*, purchase: Purchase, actor: User, note: str) -> Pu
     purchase = _review_lock(purchase)
     if purchase.review_reason == Purchase.ReviewReason.REVERSED:
         raise PurchaseError(_("A reversed payment cannot be approved: record a refund note or dismiss."))
+    if purchase.review_reason == Purchase.ReviewReason.INVOICE_SETTLED:
+        raise PurchaseError(_("The invoice was already settled: refund this payment or dismiss."))
     before = _review_state(purchase)
     now = timezone.now()
     _grant_and_pay(purchase, now=now, payment_reference=purchase.gateway_ref or "", created_by=actor)
@@ -612,7 +760,7 @@ def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Pur
     now = timezone.now()
     if purchase.lot_id and purchase.reversed_at is None:
         _clawback(purchase, reason=f"Refunded: {note}", reference=f"refund:{purchase.pk}", created_by=actor)
-    if purchase.invoice_id:
+    if purchase.invoice_id and not purchase.pays_invoice:  # an invoice paid by another payment stays as it is
         if purchase.invoice.status == Invoice.Status.PAID:
             invoice_credit_note(invoice=purchase.invoice, reason=f"Refunded: {note}", actor=actor)
         else:

@@ -181,6 +181,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Saldo <billing@saldo.loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where core.emails.email_send puts rendered notifications: the logged outbox, delivered by Celery with retries.
 EMAIL_OUTBOX = "billing.services.emails.email_queue"
+# How to pay an invoice now (the open payment session's VA number or QR), for the invoice page and PDF.
+INVOICE_PAYMENT_INFO = "billing.selectors.purchases.invoice_open_payment"
 
 # --- Celery -----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -267,6 +269,8 @@ USAGE_PARTITIONS_AHEAD = env.int("USAGE_PARTITIONS_AHEAD", default=3)
 PAYMENT_SESSION_HOURS = env.int("PAYMENT_SESSION_HOURS", default=24)
 # PPN comes from the tax rules (invoices.TaxRule, staff-edited, seeded by a migration: docs/tax.md). TAX_RATE
 # applies only to a deployment whose rule table is empty, as PPN on the full price (DPP).
+# A monthly statement is due this many days after it is issued; reminders go 3 days before, on the day and after.
+STATEMENT_DUE_DAYS = env.int("STATEMENT_DUE_DAYS", default=14)
 TAX_RATE = Decimal(env.str("TAX_RATE", default="0.11"))
 CURRENCY = "IDR"
 

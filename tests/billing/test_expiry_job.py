@@ -1,5 +1,5 @@
 """The "expire payment sessions" job: due sessions are re-checked with the gateway (paid wins), else
-expired with their invoice voided. Idempotent."""
+expired with their payment request closed (unnumbered, no void invoice). Idempotent."""
 
 from datetime import timedelta
 
@@ -32,14 +32,15 @@ def test_it_leaves_sessions_that_are_not_due(organization):
     assert purchase.status == Purchase.Status.PENDING
 
 
-def test_it_expires_due_sessions_and_voids_their_invoice(organization):
+def test_it_expires_due_sessions_and_closes_their_payment_request(organization):
     purchase = make_purchase(organization)
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
         assert expire_payment_sessions() == {"expired": 1}
         assert expire_payment_sessions() == {}  # twice changes nothing more
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.EXPIRED
-    assert purchase.invoice.status == Invoice.Status.VOID
+    assert purchase.invoice.status == Invoice.Status.CLOSED and purchase.invoice.number is None
+    assert not Invoice.objects.filter(status=Invoice.Status.VOID).exists()
     assert purchase.sessions.get().status == "expired"
 
 
@@ -119,5 +120,6 @@ def test_it_is_safe_with_two_workers_at_once(organization):
         t.join()
     assert sum(r.get("expired", 0) for r in results) == 6
     assert Purchase.objects.filter(status="expired").count() == 6
-    assert Invoice.objects.filter(status="void").count() == 6
+    assert Invoice.objects.filter(status="closed", number__isnull=True).count() == 6
+    assert not Invoice.objects.filter(number__isnull=False).exists()
     assert {p.pk for p in purchases} == set(Purchase.objects.values_list("pk", flat=True))

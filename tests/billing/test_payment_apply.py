@@ -60,11 +60,11 @@ def test_it_does_not_expire_a_paid_purchase(organization):
     assert purchase.invoice.status == Invoice.Status.PAID
 
 
-def test_it_closes_on_expiry_and_voids_the_invoice(organization):
+def test_it_closes_on_expiry_and_closes_the_payment_request_unnumbered(organization):
     purchase = make_purchase(organization)
     purchase = payment_apply(purchase=purchase, event=event(purchase, "expired"))
     assert purchase.status == Purchase.Status.EXPIRED
-    assert purchase.invoice.status == Invoice.Status.VOID
+    assert purchase.invoice.status == Invoice.Status.CLOSED and purchase.invoice.number is None
     assert purchase.sessions.get().status == "expired"
 
 
@@ -73,21 +73,22 @@ def test_it_closes_on_cancel_or_failure(organization, status, expected):
     purchase = make_purchase(organization)
     purchase = payment_apply(purchase=purchase, event=event(purchase, status))
     assert purchase.status == expected
-    assert purchase.invoice.status == Invoice.Status.VOID
+    assert purchase.invoice.status == Invoice.Status.CLOSED and purchase.invoice.number is None
 
 
 def test_it_credits_a_payment_after_expiry_and_flags_it_for_review(organization):
     purchase = make_purchase(organization, credits=2000)
-    voided = payment_apply(purchase=purchase, event=event(purchase, "expired")).invoice
+    closed = payment_apply(purchase=purchase, event=event(purchase, "expired")).invoice
+    assert closed.status == Invoice.Status.CLOSED and closed.number is None
     purchase = payment_apply(purchase=purchase, event=event(purchase, "paid"))
     assert purchase.status == Purchase.Status.NEEDS_REVIEW
     assert purchase.review_reason == Purchase.ReviewReason.PAID_AFTER_CLOSE
     assert balance_for(organization) == 2000
-    # the void invoice stays void; a paid replacement carries the payment
-    voided.refresh_from_db()
-    assert voided.status == Invoice.Status.VOID
-    assert purchase.invoice.status == Invoice.Status.PAID and purchase.invoice.pk != voided.pk
+    # the closed request had no number: the late payment numbers it and marks it paid (no void, no gap)
+    assert purchase.invoice.pk == closed.pk
+    assert purchase.invoice.status == Invoice.Status.PAID and purchase.invoice.number.endswith("/000001")
     assert Invoice.objects.filter(status="paid").count() == 1
+    assert not Invoice.objects.filter(status="void").exists()
 
 
 def test_it_credits_a_payment_after_the_buyer_cancelled(organization, owner):
@@ -106,7 +107,7 @@ def test_it_holds_a_mismatched_amount_for_review_and_grants_nothing(organization
     assert purchase.paid_amount == 500_000
     assert purchase.lot is None
     assert balance_for(organization) == 0
-    assert purchase.invoice.status == Invoice.Status.ISSUED
+    assert purchase.invoice.status == Invoice.Status.REQUEST and purchase.invoice.number is None
 
 
 def test_it_claws_back_a_reversed_payment_and_records_what_is_owed(organization):

@@ -56,7 +56,7 @@ def test_it_refuses_credits_that_are_not_a_positive_multiple_of_1000(bad):
         validate_credits(bad)
 
 
-def test_it_creates_the_purchase_its_unpaid_invoice_and_a_24_hour_session(organization, owner):
+def test_it_creates_the_purchase_its_unnumbered_payment_request_and_a_24_hour_session(organization, owner):
     now = timezone.now()
     purchase = make_purchase(organization, credits=5000, created_by=owner, now=now)
     assert purchase.created is True
@@ -69,10 +69,11 @@ def test_it_creates_the_purchase_its_unpaid_invoice_and_a_24_hour_session(organi
         555_000,
     )
     invoice = purchase.invoice
-    assert invoice.status == Invoice.Status.ISSUED
-    assert invoice.number.startswith("INV/")
+    assert invoice.status == Invoice.Status.REQUEST
+    assert invoice.number is None  # numbered only when the payment is confirmed
     assert (invoice.subtotal, invoice.tax, invoice.total) == (500_000, 55_000, 555_000)
     session = PaymentSession.objects.get(purchase=purchase)
+    assert invoice.due_at == session.expires_at
     assert session.status == PaymentSession.Status.PENDING
     assert session.expires_at == now + timedelta(hours=24)
     assert purchase.gateway_ref == purchase.order_id
@@ -116,11 +117,11 @@ def test_it_keeps_nothing_when_the_gateway_fails(organization):
     assert Invoice.objects.count() == 0
 
 
-def test_it_cancels_a_pending_purchase_and_voids_its_invoice(organization, owner):
+def test_it_cancels_a_pending_purchase_and_closes_its_payment_request(organization, owner):
     purchase = make_purchase(organization)
     purchase = purchase_cancel(purchase=purchase, actor=owner)
     assert purchase.status == Purchase.Status.CANCELLED
-    assert purchase.invoice.status == Invoice.Status.VOID
+    assert purchase.invoice.status == Invoice.Status.CLOSED and purchase.invoice.number is None
     assert purchase.sessions.get().status == PaymentSession.Status.CANCELLED
     with pytest.raises(PurchaseError):
         purchase_cancel(purchase=purchase, actor=owner)
