@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from core.tax_ids import clean_tax_identity
 
 from .models import Membership, Organization, User
 from .validators import validate_billing_address
@@ -39,24 +42,65 @@ class SignupForm(forms.Form):
 class BillingDetailsForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["name", "legal_name", "npwp", "address", "invoice_email", "low_balance_threshold"]
+        fields = [
+            "name",
+            "legal_name",
+            "tax_document_type",
+            "npwp",
+            "nitku",
+            "tax_document_number",
+            "tax_country",
+            "address",
+            "invoice_email",
+            "low_balance_threshold",
+        ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
-            "npwp": _("15 or 16 digits, printed on your invoices."),
+            "npwp": _("16 digits (a 15-digit NPWP is converted by adding a 0 in front), printed on your invoices."),
+            "tax_document_type": _("A company: NPWP. An individual without NPWP: NIK. A foreign buyer: passport."),
+            "tax_document_number": _("Only for NIK, passport or other ID."),
+            "tax_country": _("IDN for Indonesia; for a passport, the issuing country (e.g. SGP)."),
             "low_balance_threshold": _("We e-mail the owners when the balance falls below this."),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A form that does not send them (older pages, API clients of the settings page) keeps the defaults.
+        self.fields["tax_document_type"].required = False
+        self.fields["tax_country"].required = False
 
     def clean_address(self):
         address = self.cleaned_data["address"].strip()
         validate_billing_address(address)
         return address
 
-    def clean_npwp(self):
-        npwp = self.cleaned_data["npwp"].strip()
-        digits = "".join(ch for ch in npwp if ch.isdigit())
-        if npwp and len(digits) not in (15, 16):
-            raise forms.ValidationError(_("An NPWP has 15 or 16 digits."))
-        return npwp
+    def clean_tax_document_type(self):
+        return self.cleaned_data["tax_document_type"] or "TIN"
+
+    def clean_tax_country(self):
+        country = (self.cleaned_data["tax_country"] or "IDN").strip().upper()
+        if len(country) != 3 or not country.isalpha():
+            raise forms.ValidationError(_("Use the 3-letter country code (IDN, SGP, ...)."))
+        return country
+
+    def clean(self):
+        data = super().clean()
+        try:
+            identity = clean_tax_identity(
+                document_type=data.get("tax_document_type", ""),
+                npwp=data.get("npwp", ""),
+                document_number=data.get("tax_document_number", ""),
+                nitku=data.get("nitku", ""),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    self.add_error(field, error)
+            return data
+        data["npwp"] = identity["npwp"]
+        data["nitku"] = identity["nitku"]
+        data["tax_document_number"] = identity["document_number"]
+        return data
 
 
 class LanguageForm(forms.ModelForm):

@@ -61,7 +61,18 @@ def user_set_language(*, user: User, language: str) -> User:
 
 @transaction.atomic
 def organization_update_billing(*, organization: Organization, **fields: Any) -> Organization:
-    allowed = {"name", "legal_name", "npwp", "address", "invoice_email", "low_balance_threshold"}
+    allowed = {
+        "name",
+        "legal_name",
+        "npwp",
+        "address",
+        "invoice_email",
+        "low_balance_threshold",
+        "tax_document_type",
+        "tax_document_number",
+        "nitku",
+        "tax_country",
+    }
     for key, value in fields.items():
         if key not in allowed:
             raise ValueError(f"Unknown billing field {key!r}")

@@ -1,9 +1,11 @@
 """Forms of the top-up flow: choose credits, then confirm the summary with billing details."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_billing_address
+from core.tax_ids import DOCUMENT_TIN, DOCUMENT_TYPES, clean_tax_identity
 
 from .selectors.purchases import CREDIT_STEP, MAX_CREDITS
 from .services.purchases import PurchaseError, validate_credits
@@ -34,7 +36,19 @@ class CheckoutForm(forms.Form):
     credits = CreditsField(widget=forms.HiddenInput)
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
     legal_name = forms.CharField(label=_("Company (legal name)"), max_length=200, required=False)
+    tax_document_type = forms.ChoiceField(
+        label=_("Tax identity"), choices=DOCUMENT_TYPES, initial=DOCUMENT_TIN, required=False
+    )
     npwp = forms.CharField(label=_("NPWP (tax ID)"), max_length=32, required=False)
+    nitku = forms.CharField(
+        label=_("NITKU"),
+        max_length=32,
+        required=False,
+        help_text=_("22 digits: NPWP + place of business code. Empty means the head office (000000)."),
+    )
+    tax_document_number = forms.CharField(
+        label=_("NIK / passport / ID number"), max_length=32, required=False, help_text=_("Only without NPWP.")
+    )
     address = forms.CharField(
         label=_("Billing address"),
         required=False,
@@ -46,12 +60,27 @@ class CheckoutForm(forms.Form):
         label=_("Also save these details for future invoices"), required=False, initial=False
     )
 
-    def clean_npwp(self):
-        npwp = self.cleaned_data["npwp"].strip()
-        digits = "".join(ch for ch in npwp if ch.isdigit())
-        if npwp and len(digits) not in (15, 16):
-            raise forms.ValidationError(_("An NPWP has 15 or 16 digits."))
-        return npwp
+    def clean(self):
+        data = super().clean()
+        try:
+            identity = clean_tax_identity(
+                document_type=data.get("tax_document_type") or DOCUMENT_TIN,
+                npwp=data.get("npwp", ""),
+                document_number=data.get("tax_document_number", ""),
+                nitku=data.get("nitku", ""),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    self.add_error(field, error)
+            return data
+        data.update(
+            tax_document_type=identity["document_type"],
+            npwp=identity["npwp"],
+            nitku=identity["nitku"],
+            tax_document_number=identity["document_number"],
+        )
+        return data
 
     def billing(self) -> dict:
         data = self.cleaned_data
@@ -60,6 +89,9 @@ class CheckoutForm(forms.Form):
             "npwp": data["npwp"],
             "address": data["address"],
             "email": data["email"],
+            "document_type": data["tax_document_type"],
+            "document_number": data["tax_document_number"],
+            "nitku": data["nitku"],
         }
 
 

@@ -124,6 +124,9 @@ def summary(request):
             "idempotency_key": _idempotency_key(request, credits),
             "legal_name": org.legal_name or org.name,
             "npwp": org.npwp,
+            "tax_document_type": org.tax_document_type,
+            "nitku": org.nitku,
+            "tax_document_number": org.tax_document_number,
             "address": org.address,
             "email": org.invoice_email or request.user.email,
         }
@@ -171,6 +174,9 @@ def pay_now(request):
             organization=request.organization,
             legal_name=data["legal_name"],
             npwp=data["npwp"],
+            tax_document_type=data["tax_document_type"],
+            tax_document_number=data["tax_document_number"],
+            nitku=data["nitku"],
             address=data["address"],
             invoice_email=data["email"],
         )

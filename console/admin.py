@@ -24,6 +24,7 @@ from core.admin import ReadOnlyAdmin, changelist_url, link
 from core.csv import stream_csv
 from core.money import format_rupiah, format_thousands
 from core.months import Month
+from core.tax_ids import clean_tax_identity
 from credits.models import LedgerEntry
 from credits.selectors import balance_for, ledger_for, lots_for
 from invoices.models import Invoice
@@ -44,6 +45,33 @@ def _local(dt) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
 
 
+class OrganizationAdminForm(forms.ModelForm):
+    """The staff form checks the tax identity as the customer's settings page does (core.tax_ids)."""
+
+    class Meta:
+        model = Organization
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        if "tax_document_type" not in self.fields:
+            return data
+        try:
+            identity = clean_tax_identity(
+                document_type=data.get("tax_document_type", ""),
+                npwp=data.get("npwp", ""),
+                document_number=data.get("tax_document_number", ""),
+                nitku=data.get("nitku", ""),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    self.add_error(field if field in self.fields else None, error)
+            return data
+        data.update(nitku=identity["nitku"], tax_document_number=identity["document_number"])
+        return data
+
+
 @admin.register(Organization)
 class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """One page per customer: balance, lots, ledger, purchases, invoices, conversations and API keys, with the
@@ -59,9 +87,25 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     actions = ["suspend_api", "restore_api"]
     show_full_result_count = False
     change_form_template = "admin/accounts/organization/change_form.html"
+    form = OrganizationAdminForm
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at", "api_suspended"]}),
-        (_("Billing details"), {"fields": ["legal_name", "npwp", "address", "invoice_email", "low_balance_threshold"]}),
+        (
+            _("Billing details"),
+            {
+                "fields": [
+                    "legal_name",
+                    "tax_document_type",
+                    "npwp",
+                    "nitku",
+                    "tax_document_number",
+                    "tax_country",
+                    "address",
+                    "invoice_email",
+                    "low_balance_threshold",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request):

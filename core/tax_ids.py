@@ -32,6 +32,7 @@ __all__ = [
     "validate_nitku",
     "nitku_for",
     "normalize_document_number",
+    "clean_tax_identity",
 ]
 
 DOCUMENT_TIN = "TIN"
@@ -62,7 +63,7 @@ def _digits(value: str, code: str, message) -> str:
 def normalize_npwp(value: str) -> str:
     """The 16-digit NPWP of what someone typed: separators dropped, a legacy 15-digit NPWP prefixed with
     ``0`` (DJP's conversion). ``""`` stays ``""``. Raises ``ValidationError`` for anything else."""
-    message = _("An NPWP has 16 digits (or the legacy 15, e.g. 01.234.567.8-901.000).")
+    message = _("An NPWP has 15 or 16 digits (a legacy 15-digit NPWP gets a 0 in front).")
     digits = _digits(value, "npwp", message)
     if not digits and not (value or "").strip():
         return ""
@@ -142,3 +143,45 @@ def normalize_document_number(document_type: str, value: str) -> str:
             raise ValidationError(_("An ID number has 3 to 32 letters and digits."), code="document_number")
         return cleaned
     raise ValidationError(_("Unknown document type %(type)s."), code="document_type", params={"type": document_type})
+
+
+def clean_tax_identity(*, document_type: str, npwp: str, document_number: str, nitku: str) -> dict:
+    """Validate a buyer's tax identity as a form has it and return it normalized: ``npwp`` as typed (checked),
+    ``nitku`` in 22 digits (blank stays blank: the head office is assumed), ``document_number`` normalized for
+    a NIK / passport / other ID and required for them. Raises ``ValidationError`` with a dict of field errors."""
+    errors: dict[str, list] = {}
+    document_type = document_type or DOCUMENT_TIN
+    npwp16 = ""
+    try:
+        npwp16 = normalize_npwp(npwp)
+    except ValidationError as exc:
+        errors["npwp"] = exc.error_list
+    if document_type == DOCUMENT_TIN:
+        document_number = ""
+        if (nitku or "").strip():
+            if not npwp16 and "npwp" not in errors:
+                errors["nitku"] = [ValidationError(_("Enter the NPWP the NITKU belongs to."), code="nitku")]
+            elif npwp16:
+                try:
+                    nitku = normalize_nitku(nitku, npwp=npwp16)
+                except ValidationError as exc:
+                    errors["nitku"] = exc.error_list
+    else:
+        nitku = ""
+        if not (document_number or "").strip():
+            errors["tax_document_number"] = [
+                ValidationError(_("Enter the number of the chosen identity document."), code="required")
+            ]
+        else:
+            try:
+                document_number = normalize_document_number(document_type, document_number)
+            except ValidationError as exc:
+                errors["tax_document_number"] = exc.error_list
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "document_type": document_type,
+        "npwp": (npwp or "").strip(),
+        "document_number": document_number,
+        "nitku": nitku,
+    }

@@ -20,13 +20,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.months import Month
+
 from .api import pdf_response
-from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .efaktur import EfakturError, efaktur_xml, exportable
+from .efaktur.djp_export import DjpExportError, parse_djp_export
+from .models import EfakturSettings, Invoice, InvoiceLine, InvoiceNumberCounter, TaxRule
 from .selectors import JAKARTA, _month_bounds
 from .services import (
     InvoiceError,
     invoice_credit_note_by_staff,
     invoice_pdf_bytes,
+    invoice_record_nsfp,
+    invoice_record_nsfp_batch,
     invoice_resend_by_staff,
     invoice_void_by_staff,
 )
@@ -52,6 +58,18 @@ CSV_COLUMNS = [
     ("reference", _("Reference")),
     ("corrects", _("Corrects")),
     ("void_reason", _("Void / credit reason")),
+    # The tax breakdown for the accountant (docs/tax.md).
+    ("tax_date", _("Tax date")),
+    ("tax_base", _("DPP")),
+    ("other_tax_base", _("DPP Nilai Lain")),
+    ("tax_rate", _("PPN rate (%)")),
+    ("tax_trx_code", _("Transaction code")),
+    ("buyer_document_type", _("Buyer document")),
+    ("buyer_document_number", _("Buyer NIK / passport / ID")),
+    ("buyer_nitku", _("Buyer NITKU")),
+    ("seller_npwp", _("Seller NPWP")),
+    ("seller_nitku", _("Seller NITKU")),
+    ("nsfp", _("Faktur Pajak number (NSFP)")),
 ]
 
 
@@ -99,6 +117,36 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
 
 
+class NsfpForm(forms.Form):
+    nsfp = forms.CharField(
+        label=_("Faktur Pajak number (NSFP)"), max_length=40, help_text=_("As DJP gave it, e.g. 04002500000012345.")
+    )
+    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+
+class NsfpUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("DJP export (CSV)"),
+        help_text=_("Columns: the reference (our invoice number) and the Faktur Pajak number (Nomor Faktur Pajak)."),
+    )
+
+
+class EfakturMonthForm(forms.Form):
+    month = forms.CharField(label=_("Tax month (YYYY-MM)"), max_length=7)
+
+    def clean_month(self):
+        month = Month.parse(self.cleaned_data["month"])
+        if month is None:
+            raise forms.ValidationError(_("Use YYYY-MM."))
+        return month
+
+
+def efaktur_response(invoices, filename: str) -> HttpResponse:
+    response = HttpResponse(efaktur_xml(invoices), content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def _local(dt):
     return timezone.localtime(dt, JAKARTA).strftime("%Y-%m-%d %H:%M") if dt else ""
 
@@ -130,20 +178,58 @@ class InvoiceAdmin(admin.ModelAdmin):
         "buyer_npwp",
         "payment_reference",
         "reference",
+        "nsfp",
     ]
     list_select_related = ["organization"]
     ordering = ["-created_at"]
     inlines = [InvoiceLineInline]
-    actions = ["download_pdf", "resend_email", "void_invoices", "credit_note_invoices", "export_csv"]
+    actions = [
+        "download_pdf",
+        "resend_email",
+        "void_invoices",
+        "credit_note_invoices",
+        "export_csv",
+        "export_efaktur",
+        "record_nsfp",
+    ]
+    change_list_template = "admin/invoices/invoice/change_list.html"
     fieldsets = [
         (None, {"fields": ["number", "organization_link", "kind", "status", "reference", "corrects_link", "pdf_link"]}),
         (_("Dates"), {"fields": ["created_at", "issued_at", "due_at", "paid_at", "voided_at", "void_reason"]}),
         (_("Money"), {"fields": ["currency", "subtotal", "tax", "total", "payment_reference"]}),
         (
-            _("Buyer (frozen at creation)"),
-            {"fields": ["buyer_name", "buyer_legal_name", "buyer_npwp", "buyer_address", "buyer_email"]},
+            _("Tax (frozen at creation)"),
+            {
+                "fields": [
+                    "tax_date",
+                    "tax_rule",
+                    "tax_rate",
+                    "tax_base_kind",
+                    "tax_base",
+                    "other_tax_base",
+                    "tax_trx_code",
+                    "nsfp",
+                    "nsfp_recorded_at",
+                ]
+            },
         ),
-        (_("Seller"), {"fields": ["seller_name", "seller_npwp", "seller_address", "seller_email"]}),
+        (
+            _("Buyer (frozen at creation)"),
+            {
+                "fields": [
+                    "buyer_name",
+                    "buyer_legal_name",
+                    "buyer_npwp",
+                    "buyer_nitku",
+                    "buyer_document_type",
+                    "buyer_document_number",
+                    "buyer_country",
+                    "buyer_address",
+                    "buyer_email",
+                ]
+            },
+        ),
+        (_("Seller"), {"fields": ["seller_name", "seller_npwp", "seller_nitku", "seller_address", "seller_email"]}),
         (_("Delivery"), {"fields": ["pdf_status", "pdf_rendered_at", "emailed_at", "email_attempts", "email_error"]}),
     ]
 
@@ -206,6 +292,10 @@ class InvoiceAdmin(admin.ModelAdmin):
         urls = super().get_urls()
         custom = [
             path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="invoices_invoice_pdf"),
+            path("efaktur/", self.admin_site.admin_view(self.efaktur_month_view), name="invoices_invoice_efaktur"),
+            path(
+                "nsfp-upload/", self.admin_site.admin_view(self.nsfp_upload_view), name="invoices_invoice_nsfp_upload"
+            ),
         ]
         return custom + urls
 
@@ -219,7 +309,106 @@ class InvoiceAdmin(admin.ModelAdmin):
         invoice = get_object_or_404(Invoice, pk=pk)
         return pdf_response(invoice, invoice_pdf_bytes(invoice=invoice))
 
+    def _tax_form_page(self, request, **context):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            **context,
+        }
+        return TemplateResponse(request, "invoices/invoice_admin_tax_form.html", context)
+
+    def efaktur_month_view(self, request):
+        """One e-Faktur XML of every tax invoice whose tax date falls in a month."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = EfakturMonthForm(request.GET or None)
+        if request.GET and form.is_valid():
+            month = form.cleaned_data["month"]
+            invoices = exportable(
+                Invoice.objects.filter(tax_date__gte=month.first_day, tax_date__lt=month.next().first_day)
+            )
+            try:
+                return efaktur_response(invoices, f"efaktur-{month}.xml")
+            except EfakturError as exc:
+                form.add_error(None, str(exc))
+        return self._tax_form_page(
+            request,
+            title=_("Export e-Faktur (Coretax XML) for a month"),
+            intro=_(
+                "Issued and paid invoices whose tax date is in the month, one TaxInvoiceBulk file to import in Coretax."
+            ),
+            form=form,
+            method="get",
+            submit=_("Download XML"),
+        )
+
+    def nsfp_upload_view(self, request):
+        """Record the Faktur Pajak numbers of DJP's export, matched by our invoice number (RefDesc)."""
+        if not self.has_change_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = NsfpUploadForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = parse_djp_export(upload.read(5_000_001)[:5_000_000])
+                result = invoice_record_nsfp_batch(rows=rows, actor=request.user, filename=upload.name)
+            except (DjpExportError, InvoiceError) as exc:
+                form.add_error("file", str(exc))
+        return self._tax_form_page(
+            request,
+            title=_("Record Faktur Pajak numbers from DJP's export"),
+            intro=_("Each row's reference is our invoice number; its Faktur Pajak number is recorded (audited)."),
+            form=form,
+            result=result,
+            submit=_("Upload"),
+        )
+
     # --- actions ------------------------------------------------------------------------------------------
+
+    @admin.action(description=_("Export e-Faktur XML for Coretax"), permissions=["view"])
+    def export_efaktur(self, request, queryset):
+        try:
+            return efaktur_response(exportable(queryset), f"efaktur-{timezone.now():%Y%m%d-%H%M}.xml")
+        except EfakturError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+
+    @admin.action(description=_("Record the Faktur Pajak number (NSFP)"), permissions=["change"])
+    def record_nsfp(self, request, queryset):
+        invoices = list(queryset[:2])
+        if len(invoices) != 1:
+            self.message_user(request, _("Select one invoice (or upload DJP's export for many)."), messages.WARNING)
+            return None
+        invoice = invoices[0]
+        form = NsfpForm(request.POST if request.POST.get("apply") else None, initial={"nsfp": invoice.nsfp})
+        if request.POST.get("apply") and form.is_valid():
+            try:
+                invoice_record_nsfp(
+                    invoice=invoice,
+                    nsfp=form.cleaned_data["nsfp"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except InvoiceError as exc:
+                form.add_error("nsfp", str(exc))
+            else:
+                self.message_user(
+                    request, _("Faktur Pajak number recorded on %(n)s.") % {"n": invoice}, messages.SUCCESS
+                )
+                return None
+        return self._tax_form_page(
+            request,
+            title=_("Record the Faktur Pajak number"),
+            invoices=[invoice],
+            form=form,
+            action="record_nsfp",
+        )
 
     @admin.action(description=_("Download PDF (one, or a zip of several)"), permissions=["view"])
     def download_pdf(self, request, queryset):
@@ -331,12 +520,62 @@ class InvoiceAdmin(admin.ModelAdmin):
                         invoice.reference,
                         invoice.corrects.number if invoice.corrects_id else "",
                         invoice.void_reason,
+                        invoice.tax_date.isoformat() if invoice.tax_date else "",
+                        invoice.tax_base,
+                        f"{invoice.other_tax_base:.2f}",
+                        invoice.tax_percent,
+                        invoice.tax_trx_code,
+                        invoice.buyer_document_type,
+                        invoice.buyer_document_number,
+                        invoice.buyer_nitku,
+                        invoice.seller_npwp,
+                        invoice.seller_nitku,
+                        invoice.nsfp,
                     ]
                 )
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="invoices-{timezone.now():%Y%m%d-%H%M}.csv"'
         return response
+
+
+@admin.register(TaxRule)
+class TaxRuleAdmin(admin.ModelAdmin):
+    """PPN rules with effective dates. Editing one changes the invoices created afterwards only: each invoice
+    keeps the terms it was created with. ``TaxRule.clean`` refuses overlapping periods."""
+
+    list_display = ["name", "valid_from", "valid_to", "rate", "base_kind", "factor_display", "trx_code"]
+    ordering = ["-valid_from"]
+    fields = [
+        "name",
+        "valid_from",
+        "valid_to",
+        "rate",
+        "base_kind",
+        "other_base_numerator",
+        "other_base_denominator",
+        "trx_code",
+    ]
+
+    @admin.display(description=_("DPP Nilai Lain"))
+    def factor_display(self, obj):
+        if obj.base_kind != "dpp_nilai_lain":
+            return "—"
+        return f"{obj.other_base_numerator}/{obj.other_base_denominator} × DPP"
+
+
+@admin.register(EfakturSettings)
+class EfakturSettingsAdmin(admin.ModelAdmin):
+    """The codes every e-Faktur line carries (one row)."""
+
+    list_display = ["__str__", "service_code", "unit_code", "updated_at"]
+    fields = ["service_code", "unit_code"]
+
+    def has_add_permission(self, request):
+        return not EfakturSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(InvoiceNumberCounter)

@@ -239,6 +239,8 @@ class Invoice(models.Model):
                 name="invoice_issued_has_number",
             ),
             models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("tax")), name="invoice_total_sum"),
+            # DJP gives each Faktur Pajak number once.
+            models.UniqueConstraint(fields=["nsfp"], condition=~Q(nsfp=""), name="invoice_nsfp_unique"),
         ]
 
     def __str__(self) -> str:

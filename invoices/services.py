@@ -30,6 +30,7 @@ Rules enforced here:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -70,6 +71,10 @@ __all__ = [
     "invoice_void_by_staff",
     "invoice_credit_note_by_staff",
     "invoice_resend_by_staff",
+    "invoice_record_nsfp",
+    "invoice_record_nsfp_batch",
+    "normalize_nsfp",
+    "NsfpBatchResult",
     "invoice_render_pdf",
     "invoice_pdf_bytes",
     "invoice_send_email",
@@ -585,6 +590,105 @@ def invoice_resend_by_staff(*, invoice: Invoice, actor: User, reason: str) -> In
         )
         _queue_email(invoice, force=True)
     return invoice
+
+
+# --- Faktur Pajak numbers (NSFP) from DJP ---------------------------------------------------------------
+
+
+def normalize_nsfp(value: str) -> str:
+    """A Faktur Pajak number as DJP prints it: 16 digits in the e-Faktur form (``010.000-24.12345678``) or
+    17 in Coretax's; dots, dashes and spaces dropped."""
+    value = (value or "").strip()
+    if any(not (ch in "0123456789" or ch in ".- ") for ch in value):
+        raise InvoiceError(_("A Faktur Pajak number has 16 or 17 digits."))
+    digits = "".join(ch for ch in value if ch in "0123456789")
+    if len(digits) not in (16, 17) or set(digits) == {"0"}:
+        raise InvoiceError(_("A Faktur Pajak number has 16 or 17 digits."))
+    return digits
+
+
+def _record_nsfp(*, invoice: Invoice, nsfp: str, actor: User, reason: str, source: str) -> tuple[Invoice, bool]:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PAID) or invoice.is_credit_note:
+        raise InvoiceError(_("%(number)s is not a tax invoice (issued or paid).") % {"number": invoice})
+    if invoice.nsfp == nsfp:
+        return invoice, False
+    other = Invoice.objects.filter(nsfp=nsfp).exclude(pk=invoice.pk).first()
+    if other is not None:
+        raise InvoiceError(
+            _("Faktur Pajak %(nsfp)s is already recorded on %(number)s.") % {"nsfp": nsfp, "number": other}
+        )
+    before = {"nsfp": invoice.nsfp}
+    invoice.nsfp = nsfp
+    invoice.nsfp_recorded_at = timezone.now()
+    invoice.save(update_fields=["nsfp", "nsfp_recorded_at"])
+    audit_record(
+        action="invoice.nsfp",
+        actor=actor,
+        organization=invoice.organization,
+        target=invoice,
+        before=before,
+        after={"nsfp": nsfp, "source": source},
+        reason=reason,
+    )
+    _queue_render(invoice)  # the PDF prints the number
+    return invoice, True
+
+
+def invoice_record_nsfp(*, invoice: Invoice, nsfp: str, actor: User, reason: str = "") -> Invoice:
+    """Staff record the Faktur Pajak number DJP gave an issued or paid invoice. One NSFP belongs to one
+    invoice; recording the same number again changes nothing; a different number replaces it (audited with
+    the old one). The change and its ``invoice.nsfp`` audit entry commit together."""
+    if actor is None or not getattr(actor, "pk", None):
+        raise InvoiceError(_("A staff action needs the staff member who takes it."))
+    nsfp = normalize_nsfp(nsfp)
+    with transaction.atomic(durable=True):
+        invoice, _changed = _record_nsfp(
+            invoice=invoice, nsfp=nsfp, actor=actor, reason=(reason or "").strip(), source="manual"
+        )
+    return invoice
+
+
+@dataclass
+class NsfpBatchResult:
+    recorded: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def invoice_record_nsfp_batch(*, rows: list[tuple[int, str, str]], actor: User, filename: str = "") -> NsfpBatchResult:
+    """Record the NSFPs of DJP's export: ``(row, our invoice number, nsfp)`` each. Rows that name no invoice
+    of ours, carry a malformed number or clash with another invoice are reported and skipped; the others are
+    recorded (each with its audit entry) in one transaction."""
+    if actor is None or not getattr(actor, "pk", None):
+        raise InvoiceError(_("A staff action needs the staff member who takes it."))
+    result = NsfpBatchResult()
+    with transaction.atomic(durable=True):
+        invoices = {inv.number: inv for inv in Invoice.objects.filter(number__in=[ref for _r, ref, _n in rows])}
+        for row, reference, raw in rows:
+            invoice = invoices.get(reference)
+            if invoice is None:
+                result.errors.append(_("Row %(row)s: no invoice %(ref)s.") % {"row": row, "ref": reference})
+                continue
+            try:
+                with transaction.atomic():
+                    _invoice, changed = _record_nsfp(
+                        invoice=invoice,
+                        nsfp=normalize_nsfp(raw),
+                        actor=actor,
+                        reason=_("DJP export %(file)s") % {"file": filename} if filename else "",
+                        source="djp_export",
+                    )
+            except InvoiceError as exc:
+                result.errors.append(
+                    _("Row %(row)s (%(ref)s): %(error)s") % {"row": row, "ref": reference, "error": exc}
+                )
+                continue
+            if changed:
+                result.recorded += 1
+            else:
+                result.unchanged += 1
+    return result
 
 
 # --- PDFs and e-mail -----------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ logger = logging.getLogger(__name__)
 
 # Headers never stored with a notification: they are credentials, not news.
 SECRET_HEADERS = {"x-callback-token", "authorization", "cookie", "proxy-authorization"}
-BILLING_KEYS = ("name", "legal_name", "npwp", "address", "email")
+BILLING_KEYS = ("name", "legal_name", "npwp", "address", "email", "document_type", "document_number", "nitku")
 
 
 class PurchaseError(ValueError):
@@ -124,6 +124,9 @@ def _billing_snapshot(organization: Organization, billing: dict | None) -> dict:
         "npwp": organization.npwp,
         "address": organization.address,
         "email": organization.invoice_email,
+        "document_type": organization.tax_document_type,
+        "document_number": organization.tax_document_number,
+        "nitku": organization.nitku,
     }
     snapshot = {}
     for key in BILLING_KEYS:

@@ -69,6 +69,10 @@ REFUSED = [
     ("SELLER_NPWP", "12345"),
     ("SELLER_ADDRESS", None),
     ("SELLER_ADDRESS", "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190"),
+    ("SELLER_NITKU", None),
+    ("SELLER_NITKU", "0012345678901000000000"),  # the development seller's
+    ("SELLER_NITKU", "9999999999999999000000"),  # not the seller's NPWP
+    ("SELLER_NITKU", "01234567890123450000"),
     ("SELLER_EMAIL", None),
     ("SELLER_EMAIL", "billing@saldo.local"),
     ("PAYMENT_GATEWAY", "sandbox"),
@@ -107,11 +111,15 @@ def test_it_refuses_to_start_with_xendit(name, value):
 def test_it_requires_the_seller_nitku_exactly_when_settings_know_it():
     from django.conf import settings
 
-    result = _run(["check"], _env_without(SECRETS, "SELLER_NITKU", None))
-    if "nitku" in settings.SELLER or hasattr(settings, "SELLER_NITKU"):
-        _refused(result, "SELLER_NITKU")
-    else:  # settings without a NITKU start without one
-        assert result.returncode == 0, result.stderr[-800:]
+    assert "nitku" in settings.SELLER and hasattr(settings, "SELLER_NITKU")  # e-Faktur needs it (issue 16)
+    _refused(_run(["check"], _env_without(SECRETS, "SELLER_NITKU", None)), "SELLER_NITKU")
+
+
+def test_a_legacy_npwp_and_its_nitku_start():
+    env = {**SECRETS, "SELLER_NPWP": "01.234.567.8-902.000", "SELLER_NITKU": "0012345678902000000001"}
+    result = _run(["shell", "-c", "from django.conf import settings; print(settings.SELLER['nitku'])"], env)
+    assert result.returncode == 0, result.stderr[-800:]
+    assert result.stdout.strip().splitlines()[-1] == "0012345678902000000001"
 
 
 @pytest.mark.parametrize("env", [SECRETS, XENDIT], ids=["midtrans", "xendit"])

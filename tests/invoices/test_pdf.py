@@ -288,3 +288,23 @@ def test_a_one_page_invoice_says_page_1_of_1_and_repeats_nothing(sample):
     text = " ".join(reader.pages[0].extract_text().split()).lower()
     assert len(reader.pages) == 1
     assert "halaman 1 dari 1" in text and text.count("harga satuan") == 1
+
+
+def test_it_renders_the_tax_sample_picture(sample, staff, tmp_path):
+    """PMK 131/2024 on paper: DPP, DPP Nilai Lain 11/12, PPN 12 %, the NITKUs and the recorded NSFP
+    (docs/screenshots/invoice-tax-ppn12.png with SALDO_SCREENSHOTS=1)."""
+    from invoices.services import invoice_record_nsfp
+
+    sample = invoice_record_nsfp(invoice=sample, nsfp="04002600000012345", actor=staff)
+    pdf = invoice_pdf.render_invoice_pdf(sample)
+    text = pdf_text(pdf)
+    for figure in ("DPP Nilai Lain (11/12 × DPP)", "Rp 916.666,67", "PPN 12%", "Rp 110.000", "04002600000012345"):
+        assert figure in text
+    assert "0023456789012000000000" in text and "0012345678901000000000" in text  # buyer's and seller's NITKU
+    out = REPO / "docs" / "screenshots" if os.environ.get("SALDO_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    page = pdfium.PdfDocument(pdf)[0]
+    picture = page.render(scale=110 / 72).to_pil().convert("L")
+    picture.save(out / "invoice-tax-ppn12.png")
+    w, h = picture.size
+    assert picture.crop((0, h - 10, w, h)).point(lambda v: 255 if v < 128 else 0).histogram()[255] == 0
