@@ -43,6 +43,7 @@ from accounts.models import Organization, User
 from accounts.services import audit_record
 
 from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .reminders import statement_issued_notify
 from .selectors import invoice_open_payment
 
 __all__ = [
@@ -283,6 +284,7 @@ def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Inv
         invoice.voided_at, invoice.void_reason = None, ""
     invoice.save(update_fields=["number", "status", "issued_at", "due_at", "voided_at", "void_reason"])
     _queue_render(invoice)
+    statement_issued_notify(invoice=invoice)  # a statement is a bill: tell who pays it (after commit)
     return invoice
 
 
