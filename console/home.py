@@ -23,6 +23,7 @@ from core.admin import changelist_url
 from core.money import format_rupiah, format_thousands
 from credits.selectors import staff_consumption_per_day
 from credits.selectors import staff_summary as credits_summary
+from invoices.selectors import staff_overdue_summary
 
 CHART_DAYS = 90
 
@@ -74,6 +75,16 @@ def home_tiles(user, *, now: datetime | None = None) -> dict:
                 % {"net": format_rupiah(money["revenue_month_net"]), "n": money["paid_invoices_month"]},
             ),
         ]
+        overdue = staff_overdue_summary(now=now)
+        groups["money"].append(
+            Tile(
+                _("Overdue invoices"),
+                format_rupiah(overdue["amount"]),
+                changelist_url("invoices_invoice", payment="overdue"),
+                _("%(n)s unpaid past their due date") % {"n": format_thousands(overdue["count"])},
+                alert=overdue["count"] > 0,
+            )
+        )
     else:
         money = None
 

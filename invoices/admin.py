@@ -25,7 +25,7 @@ from core.months import Month
 from .api import pdf_response
 from .efaktur import EfakturError, efaktur_xml, exportable
 from .efaktur.djp_export import DjpExportError, parse_djp_export
-from .models import EfakturSettings, Invoice, InvoiceLine, InvoiceNumberCounter, TaxRule
+from .models import EfakturSettings, Invoice, InvoiceLine, InvoiceNumberCounter, InvoiceReminder, TaxRule
 from .selectors import JAKARTA, _month_bounds
 from .services import (
     InvoiceError,
@@ -102,11 +102,46 @@ class MonthFilter(admin.SimpleListFilter):
         return queryset.filter(issued_at__gte=start, issued_at__lt=end)
 
 
+class PaymentStateFilter(admin.SimpleListFilter):
+    """Where an unpaid invoice stands: overdue (issued, past its due date), due (issued, not yet due), or an
+    open payment request (unnumbered, waiting for its payment)."""
+
+    title = _("payment")
+    parameter_name = "payment"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("due", _("Unpaid, not yet due")), ("request", _("Payment request"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        unpaid = queryset.filter(status=Invoice.Status.ISSUED).exclude(kind=Invoice.Kind.CREDIT_NOTE)
+        if self.value() == "overdue":
+            return unpaid.filter(due_at__lt=now)
+        if self.value() == "due":
+            return unpaid.exclude(due_at__lt=now)
+        if self.value() == "request":
+            return queryset.filter(status=Invoice.Status.REQUEST)
+        return queryset
+
+
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
     fields = ["position", "description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class InvoiceReminderInline(admin.TabularInline):
+    """The reminders sent for a statement (due soon, due today, overdue): one of each kind at most."""
+
+    model = InvoiceReminder
+    extra = 0
+    can_delete = False
+    fields = ["kind", "sent_at", "recipients"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -168,7 +203,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         "paid_at",
         "emailed",
     ]
-    list_filter = ["status", "kind", MonthFilter]
+    list_filter = ["status", PaymentStateFilter, "kind", MonthFilter]
     search_fields = [
         "number",
         "organization__name",
@@ -182,7 +217,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["organization"]
     ordering = ["-created_at"]
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, InvoiceReminderInline]
     actions = [
         "download_pdf",
         "resend_email",
@@ -246,7 +281,9 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("number"), ordering="number")
     def number_or_draft(self, obj):
-        return obj.number or _("(draft)")
+        if obj.number:
+            return obj.number
+        return _("(payment request)") if obj.is_request else _("(draft)")
 
     @admin.display(description=_("organization"), ordering="organization__name")
     def organization_link(self, obj):
@@ -255,8 +292,11 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
-        colors = {"paid": "#15803d", "issued": "#b45309", "void": "#b91c1c", "draft": "#64748b"}
-        return format_html('<b style="color:{}">{}</b>', colors.get(obj.status, "#334155"), obj.get_status_display())
+        colors = {"paid": "#15803d", "issued": "#b45309", "void": "#b91c1c", "draft": "#64748b", "closed": "#64748b"}
+        badge = format_html('<b style="color:{}">{}</b>', colors.get(obj.status, "#334155"), obj.get_status_display())
+        if obj.is_overdue and not obj.is_credit_note:
+            return format_html('{} <b style="color:#b91c1c">· {}</b>', badge, _("Overdue"))
+        return badge
 
     @admin.display(description=_("total"), ordering="total")
     def total_rupiah(self, obj):

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["TaxRule", "EfakturSettings", "Invoice", "InvoiceLine", "InvoiceNumberCounter"]
+__all__ = ["TaxRule", "EfakturSettings", "Invoice", "InvoiceLine", "InvoiceNumberCounter", "InvoiceReminder"]
 
 
 def invoice_pdf_path(invoice: "Invoice", filename: str) -> str:
@@ -341,3 +341,30 @@ class InvoiceNumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}/{self.year:04d}/{self.month:02d} → {self.last_number:06d}"
+
+
+class InvoiceReminder(models.Model):
+    """One reminder of one kind sent for one unpaid statement (due soon, due today, overdue). The unique
+    constraint is what makes the daily job idempotent: a second run, or a second worker at the same time,
+    finds the row and sends nothing more."""
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("Due soon")
+        DUE_TODAY = "due_today", _("Due today")
+        OVERDUE = "overdue", _("Overdue")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveSmallIntegerField(_("recipients"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice reminder")
+        verbose_name_plural = _("invoice reminders")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "kind"], name="invoice_reminder_once_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} · {self.kind}"

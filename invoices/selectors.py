@@ -6,8 +6,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -23,6 +23,7 @@ __all__ = [
     "payment_requests_for",
     "unpaid_statements_for",
     "invoice_open_payment",
+    "staff_overdue_summary",
     "spend_per_month",
     "parse_month",
 ]
@@ -85,6 +86,18 @@ def unpaid_statements_for(organization: Organization) -> QuerySet[Invoice]:
     return Invoice.objects.filter(
         organization=organization, kind=Invoice.Kind.STATEMENT, status=Invoice.Status.ISSUED
     ).order_by("due_at", "issued_at")
+
+
+def staff_overdue_summary(*, now: datetime | None = None) -> dict:
+    """Across all organizations, for the staff console: unpaid invoices past their due date (statements, in
+    practice), how many and how much. One aggregate query."""
+    now = now or timezone.now()
+    row = (
+        Invoice.objects.filter(status=Invoice.Status.ISSUED, due_at__lt=now)
+        .exclude(kind=Invoice.Kind.CREDIT_NOTE)
+        .aggregate(count=Count("id"), amount=Coalesce(Sum("total"), 0))
+    )
+    return {"count": row["count"], "amount": int(row["amount"])}
 
 
 def invoice_for(organization: Organization, pk) -> Invoice:

@@ -55,6 +55,7 @@ from core.tax_ids import (
 )
 
 from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .reminders import statement_issued_notify
 from .selectors import invoice_open_payment
 from .tax import TaxTerms, tax_date_of, tax_terms_of_invoice, tax_terms_on
 
@@ -390,6 +391,7 @@ def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Inv
         invoice.voided_at, invoice.void_reason = None, ""
     invoice.save(update_fields=["number", "status", "issued_at", "due_at", "voided_at", "void_reason"])
     _queue_render(invoice)
+    statement_issued_notify(invoice=invoice)  # a statement is a bill: tell who pays it (after commit)
     return invoice
 
 

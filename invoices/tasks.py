@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from .models import Invoice
 
-__all__ = ["render_invoice_pdf", "email_invoice", "email_unsent_invoices"]
+__all__ = ["render_invoice_pdf", "email_invoice", "email_unsent_invoices", "send_invoice_reminders"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +62,11 @@ def email_unsent_invoices(limit: int = 200) -> int:
         except Exception:  # noqa: BLE001 - one bad send must not stop the sweep
             logger.exception("Could not e-mail invoice %s", invoice_id)
     return queued
+
+
+@shared_task(name="invoices.tasks.send_invoice_reminders")
+def send_invoice_reminders() -> dict:
+    """Daily: unpaid statements due soon (3 days before), due today and overdue get their reminder, once."""
+    from .reminders import invoice_reminders_send
+
+    return invoice_reminders_send()

@@ -176,7 +176,7 @@ def invoice_open_payment(invoice) -> dict | None:
         info["bank"] = "BCA"
         qris = sandbox_gateway.qris_payload(gateway_ref=purchase.gateway_ref, amount=purchase.total)
         # Inline SVG: WeasyPrint draws it without fetching anything (the PDF fetcher refuses data: URLs).
-        info["qr_svg"] = segno.make(qris, error="m").svg_inline(scale=3, border=2)
+        info["qr_svg"] = segno.make(qris, error="m").svg_inline(scale=2, border=2)
     return info
 
 

@@ -205,6 +205,11 @@ SALDO_PERIODIC_TASKS["e-mail unsent paid invoices"] = {
 }
 SALDO_PERIODIC_TASKS["retry failed e-mails"] = {"task": "billing.tasks.retry_outbound_emails", "every_minutes": 1}
 SALDO_PERIODIC_TASKS["expire payment sessions"] = {"task": "billing.tasks.expire_payment_sessions", "every_minutes": 5}
+# 08:00 Jakarta: statements due in 3 days, due today and overdue get one reminder of each kind.
+SALDO_PERIODIC_TASKS["invoice reminders"] = {
+    "task": "invoices.tasks.send_invoice_reminders",
+    "crontab": {"minute": "0", "hour": "8"},
+}
 SALDO_PERIODIC_TASKS["expire credit lots"] = {"task": "credits.tasks.expire_credit_lots", "every_minutes": 5}
 SALDO_PERIODIC_TASKS["credit reminders"] = {
     "task": "credits.tasks.send_credit_reminders",
