@@ -19,6 +19,7 @@ urlpatterns = [
     path("credits/", include("billing.topup_urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", account_views.settings_page, name="settings"),
+    path("settings/webhooks/", include("events.urls")),
     path("billing/", include("invoices.urls")),
     path("billing/", include("billing.urls")),
     path("conversations/", include("conversations.urls")),

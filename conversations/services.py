@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 
-from . import db, rating
+from . import db, outgoing, rating
 from .models import (
     Category,
     Conversation,
@@ -610,6 +610,7 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
             )
             statement.invoice_id = invoice.pk
         statement.save()
+        outgoing.statement_issued(statement)
         return statement
 
 

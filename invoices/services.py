@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.services import audit_record
 
+from . import outgoing
 from .models import Invoice, InvoiceLine, InvoiceNumberCounter
 
 __all__ = [
@@ -233,6 +234,7 @@ def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Inv
     invoice.issued_at = issued_at
     invoice.due_at = invoice.due_at or _default_due(invoice, issued_at)
     invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
+    outgoing.invoice_changed(invoice)
     _queue_render(invoice)
     return invoice
 
@@ -288,6 +290,7 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, paym
     invoice.paid_at = paid_at or timezone.now()
     invoice.payment_reference = (payment_reference or "")[:128]
     invoice.save(update_fields=["status", "paid_at", "payment_reference"])
+    outgoing.invoice_changed(invoice)
     _queue_render(invoice)
     _queue_email(invoice)
     return invoice
@@ -314,6 +317,7 @@ def invoice_void(*, invoice: Invoice, reason: str, actor: User | None = None) ->
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason.strip()
     invoice.save(update_fields=["status", "voided_at", "void_reason"])
+    outgoing.invoice_changed(invoice)
     if actor is not None:
         audit_record(
             action="invoice.void",

@@ -62,3 +62,11 @@ def email_unsent_invoices(limit: int = 200) -> int:
         except Exception:  # noqa: BLE001 - one bad send must not stop the sweep
             logger.exception("Could not e-mail invoice %s", invoice_id)
     return queued
+
+
+@shared_task(name="invoices.tasks.emit_overdue_invoice_events")
+def emit_overdue_invoice_events() -> int:
+    """Daily: ``invoice.overdue`` once per statement invoice past its due date (events app)."""
+    from .outgoing import overdue_invoices_emit
+
+    return overdue_invoices_emit()

@@ -37,7 +37,7 @@ from core.money import format_thousands
 from invoices.models import Invoice
 from invoices.services import invoice_create, invoice_credit_note, invoice_mark_paid, invoice_void
 
-from .. import notifications
+from .. import notifications, outgoing
 from ..gateways import Gateway, GatewayError, PaymentEvent, get_gateway
 from ..gateways import base as events
 from ..models.purchases import PaymentMethod, PaymentNotification, PaymentSession, Purchase
@@ -564,6 +564,7 @@ def _review_close(
     purchase.reviewed_at = now or timezone.now()
     purchase.reviewed_by = actor
     purchase.save()
+    outgoing.purchase_status_changed(purchase, before["status"])
     audit_record(
         action=f"purchase.review_{action}",
         actor=actor,
