@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("invoices.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("conversations.api_urls")),
+    path("", include("events.api_urls")),
 ]
 
 urlpatterns = [
