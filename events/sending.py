@@ -92,6 +92,7 @@ def send(*, url: str, body: str, headers: dict[str, str]) -> SendResult:
             content=body.encode(),
             headers={**headers, "host": host_header, "content-type": "application/json"},
             extensions=extensions,
+            timeout=_timeout(),  # per request: the shared client outlives a change of setting
         )
         response = client().send(request, stream=True)
         try:
