@@ -5,7 +5,7 @@ Rules enforced here:
   commit or roll back with their cause; delivery is queued with ``transaction.on_commit``, so nothing is sent for
   a change that rolled back and no HTTP runs inside the cause's transaction (a charge never waits for a receiver).
 - An event with a ``dedupe_key`` is written once per organization and key (unique constraint), whatever retries.
-- A delivery is claimed under its row lock (attempts + 1, ``next_attempt_at`` pushed forward as a lease), sent
+- A delivery is leased (``next_attempt_at`` pushed forward, when it is written or swept, or under its row lock), sent
   with no transaction open, then its attempt is recorded. Failures are retried with exponential back-off and
   jitter until ``EVENTS_RETRY_DAYS`` (3) after the first attempt; an endpoint failing for
   ``EVENTS_DISABLE_AFTER_DAYS`` (3) is disabled and its owners are e-mailed.
@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -353,6 +354,18 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _claim(delivery_id, now: datetime, leased: bool) -> Delivery | None:
+    """A leased delivery (written or swept moments ago with ``next_attempt_at`` pushed forward: no other worker
+    takes it before the lease passes) is read without a transaction, saving a commit per delivery; otherwise it is
+    locked and leased here. Its attempt is counted when recorded."""
+    if leased:
+        delivery = (
+            Delivery.objects.select_related("endpoint", "event")
+            .filter(pk=delivery_id, status=Delivery.Status.PENDING)
+            .first()
+        )
+        if delivery is None or (not delivery.endpoint.enabled and delivery.event.type != WEBHOOK_TEST):
+            return None
+        return delivery
     with transaction.atomic():
         qs = Delivery.objects.select_for_update(skip_locked=True, of=("self",)).select_related("endpoint", "event")
         qs = qs.filter(pk=delivery_id, status=Delivery.Status.PENDING)
@@ -363,9 +376,8 @@ def _claim(delivery_id, now: datetime, leased: bool) -> Delivery | None:
             return None
         if not delivery.endpoint.enabled and delivery.event.type != WEBHOOK_TEST:
             return None  # waits: enabling the endpoint again resumes it
-        delivery.attempts += 1
         delivery.next_attempt_at = now + _lease()
-        delivery.save(update_fields=["attempts", "next_attempt_at"])
+        delivery.save(update_fields=["next_attempt_at"])
         return delivery
 
 
@@ -388,6 +400,7 @@ def delivery_attempt(*, delivery_id, leased: bool = False, now: datetime | None 
 
 
 def _record(delivery: Delivery, result: sending.SendResult, now: datetime) -> DeliveryAttempt:
+    delivery.attempts += 1
     with transaction.atomic():
         attempt = DeliveryAttempt.objects.create(
             delivery=delivery,
@@ -401,7 +414,10 @@ def _record(delivery: Delivery, result: sending.SendResult, now: datetime) -> De
         endpoint = delivery.endpoint
         if result.succeeded:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.SUCCEEDED, delivered_at=now, last_status_code=result.status_code
+                status=Delivery.Status.SUCCEEDED,
+                delivered_at=now,
+                last_status_code=result.status_code,
+                attempts=F("attempts") + 1,
             )
             # The endpoint row is written only when its record changes: deliveries to a healthy endpoint don't
             # queue on its row lock.
@@ -420,7 +436,9 @@ def _record(delivery: Delivery, result: sending.SendResult, now: datetime) -> De
             fields = {"status": Delivery.Status.FAILED}
         else:
             fields = {"next_attempt_at": now + backoff(delivery.attempts)}
-        Delivery.objects.filter(pk=delivery.pk).update(last_status_code=result.status_code, **fields)
+        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
+            last_status_code=result.status_code, attempts=F("attempts") + 1, **fields
+        )
         if delivery.event.type != WEBHOOK_TEST:
             _endpoint_failed(endpoint.pk, now)
         return attempt
