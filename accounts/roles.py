@@ -20,6 +20,7 @@ EVERYTHING = [
     "invoices.*",
     "billing.*",
     "conversations.*",
+    "events.*",
     "console.*",
     "django_celery_beat.*",
 ]
@@ -42,7 +43,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "custom": [*MONEY_APPS, "conversations.*"],
     },
     "Support": {
-        "view": ["accounts.*", *MONEY_APPS, "conversations.*", "console.*"],
+        "view": ["accounts.*", *MONEY_APPS, "conversations.*", "events.*", "console.*"],
         "add": ["accounts.invitation", "accounts.membership", "conversations.whatsappnumber"],
         "change": [
             "accounts.organization",
@@ -54,6 +55,8 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "conversations.conversation",
             "conversations.webhookevent",
             "conversations.*event*",
+            "events.webhookendpoint",
+            "events.delivery",
         ],
         "delete": ["accounts.invitation"],
         "custom": ["accounts.*", "conversations.reprocess*", "conversations.resolve*"],

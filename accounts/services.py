@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from core.emails import Recipient, email_send
 
 from .models import ApiKey, AuditEntry, Invitation, Membership, Organization, User, hash_api_key
+from .signals import api_access_changed
 
 
 def _unique_slug(name: str) -> str:
@@ -283,4 +284,5 @@ def organization_api_access_set(
         after={"api_suspended": suspended},
         reason=reason,
     )
+    api_access_changed.send(sender=Organization, organization=organization, suspended=suspended, reason=reason)
     return organization

@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts.models import Membership
 from core.emails import email_send, recipient_for_user
 
+from . import outgoing
 from .models.purchases import PaymentMethod, Purchase
 
 __all__ = ["purchase_created", "purchase_status_changed"]
@@ -66,6 +67,7 @@ def purchase_status_changed(purchase: Purchase, before: str) -> None:
     statement's Pay button) sends nothing here: the paid invoice's own e-mail carries the news."""
     if purchase.status == before or purchase.pays_invoice:
         return
+    outgoing.purchase_status_changed(purchase, before)
     if purchase.status == Purchase.Status.PAID and purchase.lot_id:
         attachments = [{"invoice_pdf": str(purchase.invoice_id)}] if purchase.invoice_id else []
         _send(

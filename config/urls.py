@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("invoices.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("conversations.api_urls")),
+    path("", include("events.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("credits/", include("billing.topup_urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", account_views.settings_page, name="settings"),
+    path("settings/webhooks/", include("events.urls")),
     path("billing/", include("invoices.urls")),
     path("billing/", include("billing.urls")),
     path("conversations/", include("conversations.urls")),

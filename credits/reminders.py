@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from core.emails import Recipient, email_send
 
+from . import outgoing
 from .models import CreditBalance, CreditLot
 
 REMINDER_DAYS = 3
@@ -64,6 +65,8 @@ def _remind_expiring(now: datetime) -> int:
             .in_spending_order()
         )
         CreditLot.objects.filter(pk__in=[lot.pk for lot in due]).update(expiry_reminded_at=now)
+        for lot in due:  # once per lot, in the claim's transaction
+            outgoing.lot_expiring(lot)
     per_org: dict = defaultdict(list)
     for lot in due:
         per_org[lot.organization].append(lot)

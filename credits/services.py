@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.services import audit_record
 
+from . import outgoing
 from .models import CreditBalance, CreditLot, LedgerEntry
 from .selectors import balance_for
 from .signals import auto_topup_check
@@ -301,17 +302,30 @@ def lots_expire(*, now: datetime | None = None) -> int:
     expired = 0
     for org_id in org_ids:
         with transaction.atomic(durable=True):
-            balance = CreditBalance.objects.select_for_update().filter(organization_id=org_id).first()
+            balance = (
+                CreditBalance.objects.select_for_update(of=("self",))
+                .select_related("organization")
+                .filter(organization_id=org_id)
+                .first()
+            )
             lots = list(
                 CreditLot.objects.filter(organization_id=org_id)
                 .expired_unswept(now)
                 .in_spending_order()
-                .values_list("id", "remaining")
+                .values("id", "remaining", "source", "credits", "granted_at", "expires_at")
             )
             if balance is None or not lots:
                 continue
-            CreditLot.objects.filter(pk__in=[lot_id for lot_id, _r in lots]).update(remaining=0, expired_at=now)
-            _write_debits(balance, lots, kind=LedgerEntry.Kind.EXPIRY, now=now, reason="Lot expired")
+            CreditLot.objects.filter(pk__in=[lot["id"] for lot in lots]).update(remaining=0, expired_at=now)
+            before = balance.balance
+            debits = [(lot["id"], lot["remaining"]) for lot in lots]
+            _write_debits(balance, debits, kind=LedgerEntry.Kind.EXPIRY, now=now, reason="Lot expired")
+            outgoing.lots_expired(
+                balance.organization,
+                [{**lot, "remaining": 0, "expired": lot["remaining"]} for lot in lots],
+                balance.balance,
+            )
+            outgoing.balance_fell(balance.organization, before, balance.balance)
             expired += len(lots)
     return expired
 
@@ -416,6 +430,7 @@ def credits_adjust(
                 reason=reason,
                 created_by=actor,
             )
+            outgoing.balance_fell(organization, available, available - needed)
         audit_record(
             action="credits.adjust",
             actor=actor,
@@ -448,7 +463,7 @@ def _required_reason(reason: str) -> str:
 # The charge is the PostgreSQL function saldo_usage_charge (credits migrations 0006, 0009, 0010): lock, pick, insert
 # the deduplication key ON CONFLICT, then the usage row, lot, balance, ledger row and the day's count, all in one
 # statement. A message older than the window is answered from its key if it is still kept, else refused.
-_CHARGE_SQL = "SELECT * FROM saldo_usage_charge(%s, %s, %s, %s, %s, %s, %s)"
+_CHARGE_SQL = outgoing.CHARGE_SQL
 
 
 def _replay(message: UsageMessage, direction: str, occurred_at, spendable_after: int) -> ChargeResult:
@@ -466,21 +481,25 @@ def usage_charge(
     no spendable credit raises InsufficientCredits (nothing is written)."""
     message = UsageMessage(message_id, direction, occurred_at)
     now = timezone.now()
-    # One statement, so one transaction of its own (or part of the caller's); see saldo_usage_charge.
+    # One statement, so one transaction of its own (or part of the caller's); see saldo_usage_charge. It also writes
+    # the events of a threshold crossing (credits.outgoing.CHARGE_SQL): the outbox commits with the charge.
     with connection.cursor() as cursor:
         cursor.execute(
             _CHARGE_SQL,
-            [
-                organization.pk,
-                message_id,
-                direction,
-                occurred_at,
-                now,
-                timezone.localdate(now),
-                dedup_window_start(now),
-            ],
+            {
+                "org": organization.pk,
+                "mid": message_id,
+                "dir": direction,
+                "occ": occurred_at,
+                "now": now,
+                "day": timezone.localdate(now),
+                "window_from": dedup_window_start(now),
+                **outgoing.charge_params(organization, now),
+            },
         )
-        charged_balance, e_direction, e_occurred_at, e_balance, expired = cursor.fetchone() or (None,) * 5
+        row = cursor.fetchone() or (None, None, None, None, None, [])  # no row: refused, nothing written
+        charged_balance, e_direction, e_occurred_at, e_balance, expired, deliveries = row
+    outgoing.charge_committed(deliveries)
     if charged_balance is not None:
         auto_topup_check(organization, charged_balance + 1, charged_balance)
         return ChargeResult(message_id, charged_balance, created=True)
@@ -488,6 +507,7 @@ def usage_charge(
         return _replay(message, e_direction, e_occurred_at, e_balance)
     if expired:
         raise UsageExpired(message_id)
+    outgoing.balance_fell(organization, 0, 0, refused=True)  # nothing was written: the event stands alone
     raise InsufficientCredits(0)
 
 
@@ -578,6 +598,9 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
             _bulk_insert_usage(organization, charged, allocation, available, now)
             _write_debits(balance, allocation, kind=LedgerEntry.Kind.USAGE, now=now, reference=batch_ref)
             auto_topup_check(organization, available, left)
+        outgoing.balance_fell(
+            organization, available, left, refused=any(r["status"] == BATCH_INSUFFICIENT for r in results)
+        )
         return results, left
 
 

@@ -54,6 +54,7 @@ from core.tax_ids import (
     normalize_npwp,
 )
 
+from . import outgoing
 from .models import Invoice, InvoiceLine, InvoiceNumberCounter
 from .reminders import statement_issued_notify
 from .selectors import invoice_open_payment
@@ -390,6 +391,7 @@ def invoice_issue(*, invoice: Invoice, issued_at: datetime | None = None) -> Inv
         # A request numbered at payment: its closing (a late payment) is not part of the invoice.
         invoice.voided_at, invoice.void_reason = None, ""
     invoice.save(update_fields=["number", "status", "issued_at", "due_at", "voided_at", "void_reason"])
+    outgoing.invoice_changed(invoice)
     _queue_render(invoice)
     statement_issued_notify(invoice=invoice)  # a statement is a bill: tell who pays it (after commit)
     return invoice
@@ -451,6 +453,7 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, paym
     invoice.paid_at = paid_at or timezone.now()
     invoice.payment_reference = (payment_reference or "")[:128]
     invoice.save(update_fields=["status", "paid_at", "payment_reference"])
+    outgoing.invoice_changed(invoice)
     _queue_render(invoice)
     _queue_email(invoice)
     return invoice
@@ -493,6 +496,7 @@ def invoice_void(*, invoice: Invoice, reason: str, actor: User | None = None) ->
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason.strip()
     invoice.save(update_fields=["status", "voided_at", "void_reason"])
+    outgoing.invoice_changed(invoice)
     if actor is not None:
         audit_record(
             action="invoice.void",

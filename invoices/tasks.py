@@ -70,3 +70,11 @@ def send_invoice_reminders() -> dict:
     from .reminders import invoice_reminders_send
 
     return invoice_reminders_send()
+
+
+@shared_task(name="invoices.tasks.emit_overdue_invoice_events")
+def emit_overdue_invoice_events() -> int:
+    """Daily: ``invoice.overdue`` once per statement invoice past its due date (events app)."""
+    from .outgoing import overdue_invoices_emit
+
+    return overdue_invoices_emit()

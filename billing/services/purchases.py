@@ -50,7 +50,7 @@ from invoices.services import (
     invoice_void,
 )
 
-from .. import notifications
+from .. import notifications, outgoing
 from ..gateways import Gateway, GatewayError, PaymentEvent, get_gateway
 from ..gateways import base as events
 from ..models.purchases import PaymentMethod, PaymentNotification, PaymentSession, Purchase
@@ -714,6 +714,7 @@ def _review_close(
     purchase.reviewed_at = now or timezone.now()
     purchase.reviewed_by = actor
     purchase.save()
+    outgoing.purchase_status_changed(purchase, before["status"])
     audit_record(
         action=f"purchase.review_{action}",
         actor=actor,

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "invoices",
     "billing",
     "conversations",
+    "events",
     "console.apps.ConsoleConfig",
 ]
 
@@ -225,6 +226,13 @@ SALDO_PERIODIC_TASKS["maintain usage storage"] = {
     "task": "credits.tasks.maintain_usage_storage",
     "crontab": {"minute": "30", "hour": "2"},
 }
+# Outgoing webhooks: delivered right after commit; this sweep sends what is due again (retries) or was lost.
+SALDO_PERIODIC_TASKS["deliver events"] = {"task": "events.tasks.retry_webhook_deliveries", "every_minutes": 1}
+# 08:00 Jakarta: statements past due_at tell invoice.overdue, once per invoice.
+SALDO_PERIODIC_TASKS["overdue invoice events"] = {
+    "task": "invoices.tasks.emit_overdue_invoice_events",
+    "crontab": {"minute": "0", "hour": "8"},
+}
 SALDO_PERIODIC_TASKS["process waiting whatsapp webhooks"] = {
     "task": "conversations.tasks.process_pending_webhook_events",
     "every_minutes": 5,
@@ -295,6 +303,22 @@ XENDIT_SECRET_KEY = env("XENDIT_SECRET_KEY", default="")
 XENDIT_CALLBACK_TOKEN = env("XENDIT_CALLBACK_TOKEN", default="")
 XENDIT_API_URL = env("XENDIT_API_URL", default="https://api.xendit.co").rstrip("/")
 GATEWAY_HTTP_TIMEOUT = env.float("GATEWAY_HTTP_TIMEOUT", default=10.0)
+
+# Outgoing webhooks (events app). Production refuses endpoints on loopback/private/link-local/metadata addresses
+# and plain http; local and test settings allow loopback receivers.
+EVENTS_ALLOW_PRIVATE_TARGETS = env.bool("EVENTS_ALLOW_PRIVATE_TARGETS", default=False)
+EVENTS_REQUIRE_HTTPS = env.bool("EVENTS_REQUIRE_HTTPS", default=False)
+EVENTS_HTTP_TIMEOUT = env.float("EVENTS_HTTP_TIMEOUT", default=10.0)  # seconds for one whole attempt
+EVENTS_RETRY_DAYS = env.int("EVENTS_RETRY_DAYS", default=3)  # retries stop this long after the first attempt
+EVENTS_RETRY_BASE_SECONDS = env.int("EVENTS_RETRY_BASE_SECONDS", default=30)  # first back-off, doubling
+EVENTS_DISABLE_AFTER_DAYS = env.int("EVENTS_DISABLE_AFTER_DAYS", default=3)  # failing this long: disabled
+EVENTS_DISABLE_MIN_FAILURES = env.int("EVENTS_DISABLE_MIN_FAILURES", default=10)
+EVENTS_DELIVERY_LEASE_SECONDS = env.int("EVENTS_DELIVERY_LEASE_SECONDS", default=120)
+# A Celery queue of their own for deliveries (e.g. "events", with `celery -A config worker -Q events`); empty: the
+# default queue.
+EVENTS_CELERY_QUEUE = env("EVENTS_CELERY_QUEUE", default="")
+if EVENTS_CELERY_QUEUE:
+    CELERY_TASK_ROUTES = {"events.tasks.deliver_webhook": {"queue": EVENTS_CELERY_QUEUE}}
 
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="")
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="")

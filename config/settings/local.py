@@ -39,3 +39,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Loopback receivers while developing; production refuses them.
+EVENTS_ALLOW_PRIVATE_TARGETS = env.bool("EVENTS_ALLOW_PRIVATE_TARGETS", default=True)

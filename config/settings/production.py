@@ -70,6 +70,10 @@ if _site.scheme != "https" or not _site.hostname or _site.hostname in ("localhos
     _refuse("SITE_URL", f"must be the public https:// address (got {SITE_URL!r})")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
+# Outgoing webhooks only to public https addresses, whatever the environment says (events/targets.py).
+EVENTS_ALLOW_PRIVATE_TARGETS = False
+EVENTS_REQUIRE_HTTPS = True
+
 # --- the seller printed on invoices ----------------------------------------------------------------
 SELLER = {
     **SELLER,  # noqa: F405 - keeps any detail base.py adds

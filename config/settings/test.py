@@ -34,3 +34,6 @@ XENDIT_SECRET_KEY = "xnd_development_TEST"
 XENDIT_CALLBACK_TOKEN = "xendit-test-callback-token"
 WHATSAPP_APP_SECRET = "whatsapp-test-app-secret"
 WHATSAPP_VERIFY_TOKEN = "whatsapp-test-verify-token"
+
+# Loopback receivers in tests (a real http.server on 127.0.0.1); production refuses them.
+EVENTS_ALLOW_PRIVATE_TARGETS = True

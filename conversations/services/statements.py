@@ -14,7 +14,7 @@ from accounts.models import Organization
 from core.money import round_rupiah
 from invoices.services import invoice_create
 
-from .. import rating, selectors
+from .. import outgoing, rating, selectors
 from ..models import Conversation, MonthlyStatement
 
 
@@ -65,6 +65,7 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
             )
             statement.invoice_id = invoice.pk
         statement.save()
+        outgoing.statement_issued(statement)
         return statement
 
 
