@@ -1,7 +1,14 @@
 """Writes for WhatsApp conversations, by concept: numbers, ingestion of Meta's deliveries, rating and charging,
 monthly statements. Callers import from here; the modules are the implementation."""
 
-from .charging import ApplyResult, conversations_rerate, free_tier_settle, statuses_apply
+from .charging import (
+    ApplyResult,
+    conversations_rerate,
+    free_tier_settle,
+    statuses_apply,
+    volume_tier_settle,
+    waba_locks,
+)
 from .ingestion import (
     BATCH_SIZE,
     DRAIN_FLAG,
@@ -29,6 +36,8 @@ __all__ = [
     "statement_close",
     "statuses_apply",
     "unknown_number_assign",
+    "volume_tier_settle",
+    "waba_locks",
     "webhook_event_store",
     "webhook_events_reprocess",
     "whatsapp_number_add",
