@@ -19,6 +19,13 @@ from .ingestion import (
     webhook_events_reprocess,
 )
 from .numbers import unknown_number_assign, whatsapp_number_add
+from .rate_cards import (
+    RateCardFileError,
+    parse_rate_card,
+    rate_card_import_apply,
+    rate_card_import_preview,
+    rate_card_is_frozen,
+)
 from .statements import month_close, previous_month, rupiah, statement_close
 
 __all__ = [
@@ -32,6 +39,11 @@ __all__ = [
     "free_tier_settle",
     "month_close",
     "previous_month",
+    "RateCardFileError",
+    "parse_rate_card",
+    "rate_card_import_apply",
+    "rate_card_import_preview",
+    "rate_card_is_frozen",
     "rupiah",
     "statement_close",
     "statuses_apply",

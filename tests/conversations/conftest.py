@@ -32,3 +32,9 @@ def fixture_numbers(organization):
             ("614145445111849", "3827440200905116", "573138867064"),
         ]
     ]
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
