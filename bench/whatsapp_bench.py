@@ -9,7 +9,9 @@ Measures, in one run:
      same backlog, in 2 processes at once. Figure: statuses rated per second.
 
 Usage:  .venv/bin/python bench/whatsapp_bench.py [--seconds 8] [--workers 3] [--conns 16] [--port 8766]
-Needs:  PostgreSQL on 127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379 (db 4), `wrk`.
+Needs:  PostgreSQL on 127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379 (db 4), `wrk`; or set
+        BENCH_PG (server URL without a database, e.g. the embedded cluster's socket URL) and BENCH_REDIS.
+        The run reports PostgreSQL's deadlock counter for the bench databases (must stay 0) and the failed events.
         Drops and recreates the database saldo_bench_whatsapp. Bounded: --seconds of load (+2 s warm-up),
         then the rating of what was stored (capped by --max-deliveries pre-signed bodies).
 """
@@ -33,7 +35,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 DB = "saldo_bench_whatsapp"
-PG = "postgres://postgres@127.0.0.1:5432"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/4")
 PY = sys.executable
 SECRET = b"bench-app-secret"
 PNID, WABA = "100200300400500", "900800700600500"
@@ -197,12 +200,18 @@ print("RATED=" + json.dumps({"events": n, "seconds": elapsed}))
 COUNTS = r"""
 import django, json
 django.setup()
-from conversations.models import Conversation, MessageStatus, WebhookEvent
+from conversations.models import ChargeCorrection, Conversation, MessageStatus, WebhookEvent
 from conversations.selectors import month_summary
 from accounts.models import Organization
 from datetime import date
+from django.db import connection
 org = Organization.objects.get(slug="bench-wa")
+with connection.cursor() as c:
+    c.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+    deadlocks = c.fetchone()[0]
 print("COUNTS=" + json.dumps({
+    "deadlocks": deadlocks,
+    "corrections": ChargeCorrection.objects.count(),
     "events": WebhookEvent.objects.count(),
     "waiting": WebhookEvent.objects.filter(status="received").count(),
     "failed": WebhookEvent.objects.filter(status="failed").count(),
@@ -304,7 +313,7 @@ def main() -> None:
         os.environ,
         DJANGO_SETTINGS_MODULE="bench.whatsapp_settings",
         DATABASE_URL=f"{PG}/{DB}",
-        REDIS_URL="redis://127.0.0.1:6379/4",
+        REDIS_URL=REDIS,
         PYTHONPATH=str(ROOT),
     )
     print(f"load average before: {os.getloadavg()}")
@@ -358,7 +367,7 @@ def main() -> None:
         )
 
     # Throw away the coalesced tasks: no worker ran, the rating is measured below on the same backlog.
-    sh("redis-cli", "-n", "4", "DEL", "celery", check=False, capture=True)
+    sh("redis-cli", "-u", REDIS, "DEL", "celery", check=False, capture=True)
     # Keep a copy of the unrated backlog for the 2-process run.
     copy_db = DB + "_copy"
     recreate_db(copy_db, template=DB)

@@ -3,25 +3,37 @@ action, rated conversations (read-only), rate cards (editable until used) and mo
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_mixins import AuditedAdminMixin
 from accounts.models import Organization
+from core.admin import ReadOnlyAdmin
 
 from .models import (
+    ChargeCorrection,
     Conversation,
     MessageStatus,
     MonthlyStatement,
     RateCard,
+    RateCardImport,
     UnknownNumber,
+    VolumeTierUpdate,
     WebhookEvent,
     WhatsAppNumber,
 )
 from .selectors import current_month, parse_month, previous_month
 from .services import (
+    RateCardFileError,
     conversations_rerate,
+    rate_card_import_apply,
+    rate_card_import_preview,
+    rate_card_is_frozen,
     statement_close,
     unknown_number_assign,
     webhook_events_reprocess,
@@ -270,25 +282,206 @@ class MessageStatusAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(RateCard)
-class RateCardAdmin(admin.ModelAdmin):
-    """Rates change by adding a card with a later effective date. A card that already rated conversations
-    is frozen, so history keeps the price it was billed at."""
+class RateCardForm(forms.ModelForm):
+    class Meta:
+        model = RateCard
+        fields = ["market", "category", "price", "effective_from", "tier_from", "tier_to", "note"]
 
-    list_display = ["market", "category", "price", "currency", "effective_from", "note"]
-    list_filter = ["market", "category"]
-    search_fields = ["market", "note"]
-    ordering = ["market", "category", "-effective_from"]
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and rate_card_is_frozen(self.instance):
+            raise forms.ValidationError(
+                _("This rate card has rated traffic: it is frozen. Add a card with a later date.")
+            )
+        return cleaned
+
+
+@admin.register(RateCard)
+class RateCardAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Rates change by importing Meta's rate card file (*Rate card imports*) or adding a card with a later
+    effective date. A card that already rated conversations is frozen, so history keeps the price it was
+    billed at."""
+
+    form = RateCardForm
+    list_display = ["market", "category", "tier_from", "tier_to", "price", "currency", "effective_from", "note"]
+    list_filter = ["category", "effective_from"]
+    search_fields = ["=market", "note"]
+    ordering = ["market", "category", "-effective_from", "tier_from"]
+    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and Conversation.objects.filter(rate_card=obj).exists():
-            return ["market", "category", "price", "effective_from"]
+        if obj is not None and rate_card_is_frozen(obj):
+            return ["market", "category", "price", "effective_from", "tier_from", "tier_to", "note"]
         return []
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and Conversation.objects.filter(rate_card=obj).exists():
+        if obj is not None and rate_card_is_frozen(obj):
             return False
         return super().has_delete_permission(request, obj)
+
+
+class RateCardImportForm(forms.ModelForm):
+    file = forms.FileField(label=_("Meta's rate card file (CSV)"))
+    effective_date = forms.DateField(label=_("Effective from (date)"), help_text=_("As Meta announces it"))
+
+    class Meta:
+        model = RateCardImport
+        fields = []
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is None or cleaned.get("effective_date") is None:
+            return cleaned
+        try:
+            self.preview = rate_card_import_preview(
+                file_name=upload.name,
+                content=upload.read(),
+                effective_from=cleaned["effective_date"],
+                actor=getattr(self, "actor", None),
+            )
+        except RateCardFileError as exc:
+            raise forms.ValidationError(str(exc))
+        return cleaned
+
+
+@admin.register(RateCardImport)
+class RateCardImportAdmin(admin.ModelAdmin):
+    """Upload Meta's published rate card (one file per currency, IDR for Saldo) with its effective date: the
+    file is read and previewed; *Review and apply* creates its cards."""
+
+    list_display = ["created_at", "file_name", "currency", "effective_from", "markets_count", "rates_count",
+                    "status", "applied_at"]  # fmt: skip
+    list_filter = ["status"]
+    readonly_fields = ["file_name", "currency", "effective_from", "status", "uploaded_by", "created_at",
+                       "applied_at", "preview_table", "warnings_list", "apply_link"]  # fmt: skip
+    exclude = ["rows", "warnings", "sha256"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            form = RateCardImportForm
+
+            class Bound(form):
+                actor = request.user
+
+            return Bound
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["file", "effective_date"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.pk = form.preview.pk  # the service stored it (or found the same file's import)
+            obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    # Whoever may add rate cards (Finance, superusers) imports them.
+    def has_add_permission(self, request):
+        return request.user.has_perm("conversations.add_ratecard")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(reverse("admin:conversations_ratecardimport_apply", args=[obj.pk]))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/apply/",
+                self.admin_site.admin_view(self.apply_view),
+                name="conversations_ratecardimport_apply",
+            ),
+            *super().get_urls(),
+        ]
+
+    def apply_view(self, request, pk):
+        rate_card_import = get_object_or_404(RateCardImport, pk=pk)
+        if not request.user.has_perm("conversations.add_ratecard"):
+            raise PermissionDenied
+        if request.method == "POST":
+            count = rate_card_import_apply(
+                rate_card_import=rate_card_import, actor=request.user, reason=_("Applied from the admin")
+            )
+            self.message_user(request, _("%(n)d rate card(s) created or changed.") % {"n": count}, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:conversations_ratecard_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Review and apply a rate card"),
+            "opts": self.model._meta,
+            "rate_card_import": rate_card_import,
+            "rows": rate_card_import.rows,
+            "markets": sorted({r["market_name"] for r in rate_card_import.rows}),
+        }
+        return TemplateResponse(request, "admin/conversations/rate_card_import_apply.html", context)
+
+    @admin.display(description=_("markets"))
+    def markets_count(self, obj):
+        return len({r["market"] for r in obj.rows})
+
+    @admin.display(description=_("rates"))
+    def rates_count(self, obj):
+        return len(obj.rows)
+
+    @admin.display(description=_("rates read"))
+    def preview_table(self, obj):
+        return format_html_join(
+            "",
+            "<div>{} · {} · {} → Rp {}</div>",
+            ((r["market_name"], r["category"], _tier_label(r), r["price"]) for r in obj.rows[:500]),
+        )
+
+    @admin.display(description=_("warnings"))
+    def warnings_list(self, obj):
+        return format_html_join("", "<div>{}</div>", ((w,) for w in obj.warnings)) or "—"
+
+    @admin.display(description=_("apply"))
+    def apply_link(self, obj):
+        if obj.status == RateCardImport.Status.APPLIED:
+            return _("Applied")
+        url = reverse("admin:conversations_ratecardimport_apply", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Review and apply"))
+
+
+def _tier_label(row: dict) -> str:
+    if int(row["tier_from"]) <= 1 and not row["tier_to"]:
+        return str(_("list rate"))
+    end = f"{int(row['tier_to']):,}" if row["tier_to"] else "+"
+    return f"{int(row['tier_from']):,}–{end}"
+
+
+@admin.register(VolumeTierUpdate)
+class VolumeTierUpdateAdmin(ReadOnlyAdmin):
+    """Meta's volume tier announcements (``account_update`` webhooks): which tier a WABA reached, per market
+    and category, to compare with the tier positions on *Conversations*."""
+
+    list_display = ["received_at", "waba_id", "effective_month", "region", "market", "pricing_category", "tier",
+                    "tier_update_time", "event"]  # fmt: skip
+    list_filter = ["pricing_category", "effective_month"]
+    search_fields = ["=waba_id"]
+    show_full_result_count = False
+
+
+@admin.register(ChargeCorrection)
+class ChargeCorrectionAdmin(ReadOnlyAdmin):
+    """Charges corrected after a late status (the delivered moment moved its month or rate)."""
+
+    list_display = ["created_at", "conversation", "reason", "before", "after"]
+    list_filter = ["reason"]
+    list_select_related = ["conversation"]
+    raw_id_fields = ["conversation"]
+    show_full_result_count = False
 
 
 @admin.register(MonthlyStatement)

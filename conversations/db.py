@@ -50,10 +50,11 @@ def bulk_update(model: type[models.Model], objs: list, fields: list[str]) -> Non
         cursor.execute(sql, arrays)
 
 
-def bulk_insert_ignore_conflicts(model: type[models.Model], objs: list) -> None:
-    """``bulk_create(objs, ignore_conflicts=True)``, in one statement."""
+def bulk_insert_ignore_conflicts(model: type[models.Model], objs: list, *, returning: bool = False) -> list:
+    """``bulk_create(objs, ignore_conflicts=True)``, in one statement; with ``returning``, the primary keys of
+    the rows actually inserted (a conflict inserts nothing and returns nothing)."""
     if not objs:
-        return
+        return []
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]
     arrays, casts = [], []
@@ -68,10 +69,12 @@ def bulk_insert_ignore_conflicts(model: type[models.Model], objs: list) -> None:
             f'INSERT INTO "{meta.db_table}" ({names})',
             f"SELECT {selects} FROM unnest({', '.join(casts)}) AS v({names})",  # noqa: S608
             "ON CONFLICT DO NOTHING",
+            f'RETURNING "{meta.pk.column}"' if returning else "",
         ]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
+        return [row[0] for row in cursor.fetchall()] if returning else []
 
 
 def _base_type(field: models.Field) -> str:

@@ -22,6 +22,17 @@ class Category(models.TextChoices):
     SERVICE = "service", _("Service")
 
 
+class RateCategory(models.TextChoices):
+    """What a message is charged at: the four categories, and authentication-international (Meta's separate,
+    higher rate for authentication sent to some markets by businesses based elsewhere)."""
+
+    MARKETING = "marketing", _("Marketing")
+    UTILITY = "utility", _("Utility")
+    AUTHENTICATION = "authentication", _("Authentication")
+    AUTHENTICATION_INTERNATIONAL = "authentication_international", _("Authentication-international")
+    SERVICE = "service", _("Service")
+
+
 class PricingModel(models.TextChoices):
     CBP = "CBP", _("Conversation-based")
     PMP = "PMP", _("Per-message")
@@ -166,6 +177,14 @@ class MessageStatus(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["wamid", "phone_number_id"], name="wa_status_unique_message"),
         ]
+        indexes = [
+            # A CBP conversation opens at its earliest delivered message: found by conversation id.
+            models.Index(
+                fields=["phone_number_id", "conversation_id"],
+                condition=~Q(conversation_id=""),
+                name="wa_status_conversation_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.wamid
@@ -176,35 +195,81 @@ class MessageStatus(models.Model):
         return self.delivered_at is not None or self.read_at is not None
 
 
-class RateCard(models.Model):
-    """Meta's price for one market and category from ``effective_from`` on.
+class RateCardImport(models.Model):
+    """One of Meta's published rate card files, uploaded by staff: parsed and previewed, then applied once.
 
-    A conversation is rated with the card in force when it opened; later cards never re-rate it.
+    Applying creates the file's cards (markets × categories × volume tiers) from its effective date; a file
+    is applied at most once (its SHA-256 is unique)."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("Previewed")
+        APPLIED = "applied", _("Applied")
+
+    file_name = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, unique=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    effective_from = models.DateTimeField(_("effective from"))
+    rows = models.JSONField(_("rates read"), default=list)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PREVIEW)
+    uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rate card import")
+        verbose_name_plural = _("rate card imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.currency}, from {self.effective_from:%Y-%m-%d})"
+
+
+class RateCard(models.Model):
+    """Meta's price for one market, category and volume tier from ``effective_from`` on.
+
+    ``effective_from`` is a wall-clock time in the business's time zone (stored as that time in UTC): Meta's
+    rate changes take effect at local midnight. ``tier_from`` is the first message of the month (per WABA,
+    market and category) the price applies to: 1 for the list rate, higher for Meta's volume tiers.
+    A card is frozen once it has rated traffic, so history keeps the price it was billed at.
     """
 
     OTHER_MARKET = "other"
 
     market = models.CharField(
-        _("market"), max_length=16, help_text=_("ISO country code of the recipient (e.g. ID), or 'other'")
+        _("market"),
+        max_length=40,
+        help_text=_("ISO country code of the recipient (e.g. ID), a Meta region key, or 'other'"),
     )
-    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    category = models.CharField(_("category"), max_length=32, choices=RateCategory.choices)
     price = models.DecimalField(_("price (IDR)"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="IDR", editable=False)
     effective_from = models.DateTimeField(_("effective from"))
+    tier_from = models.PositiveBigIntegerField(
+        _("from message"), default=1, help_text=_("Volume tier: the month's Nth charged message on (1 = list rate)")
+    )
+    tier_to = models.PositiveBigIntegerField(_("to message"), null=True, blank=True)
+    imported_from = models.ForeignKey(
+        RateCardImport, on_delete=models.PROTECT, null=True, blank=True, related_name="cards", editable=False
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("rate card")
         verbose_name_plural = _("rate cards")
-        ordering = ["market", "category", "-effective_from"]
+        ordering = ["market", "category", "-effective_from", "tier_from"]
         constraints = [
-            models.UniqueConstraint(fields=["market", "category", "effective_from"], name="wa_rate_unique_from"),
+            models.UniqueConstraint(
+                fields=["market", "category", "effective_from", "tier_from"], name="wa_rate_unique_from_tier"
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="wa_rate_price_not_negative"),
+            models.CheckConstraint(condition=Q(tier_from__gte=1), name="wa_rate_tier_from_positive"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.market} {self.category} Rp {self.price} from {self.effective_from:%Y-%m-%d}"
+        tier = f" from message {self.tier_from:,}" if self.tier_from > 1 else ""
+        return f"{self.market} {self.category} Rp {self.price} from {self.effective_from:%Y-%m-%d}{tier}"
 
 
 class MonthlyStatement(models.Model):
@@ -249,8 +314,9 @@ class Conversation(models.Model):
     customer = models.CharField(_("customer number"), max_length=64, blank=True)
     country = models.CharField(_("country"), max_length=8, blank=True)
     calling_code = models.PositiveSmallIntegerField(_("calling code"), null=True, blank=True)
-    market = models.CharField(_("market"), max_length=16)
+    market = models.CharField(_("market"), max_length=40)
     category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    rate_category = models.CharField(_("charged as"), max_length=32, choices=RateCategory.choices, blank=True)
     meta_category = models.CharField(_("category as Meta sent it"), max_length=64, blank=True)
     opened_at = models.DateTimeField(_("opened at"))
     month = models.DateField(_("month"))
@@ -258,6 +324,9 @@ class Conversation(models.Model):
     rated_price = models.DecimalField(_("rate"), max_digits=12, decimal_places=2, default=0)
     price = models.DecimalField(_("price (IDR)"), max_digits=12, decimal_places=2, default=0)
     free_reason = models.CharField(_("free because"), max_length=32, choices=FreeReason.choices, blank=True)
+    tier_position = models.PositiveBigIntegerField(
+        _("month volume position"), null=True, blank=True, help_text=_("PMP: its place in the month's volume tier")
+    )
     meta_billable = models.BooleanField(_("billable according to Meta"), null=True)
     statement = models.ForeignKey(
         MonthlyStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="conversations"
@@ -289,6 +358,56 @@ class Conversation(models.Model):
     @property
     def masked_customer(self) -> str:
         return mask_number(self.customer, self.calling_code)
+
+
+class ChargeCorrection(models.Model):
+    """A charge corrected after it was first rated: a late delivered status moved the moment that decides it
+    (its month, its rate), or a volume tier or the free tier moved its price. Never a second charge."""
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="corrections")
+    before = models.JSONField(_("before"), default=dict)
+    after = models.JSONField(_("after"), default=dict)
+    reason = models.CharField(_("reason"), max_length=64)
+    created_at = models.DateTimeField(_("corrected at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("charge correction")
+        verbose_name_plural = _("charge corrections")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.conversation_id}"
+
+
+class VolumeTierUpdate(models.Model):
+    """Meta's ``account_update`` webhook ``VOLUME_BASED_PRICING_TIER_UPDATE``: a WABA reached a volume tier
+    for a market and category in a month. Kept for staff to compare with the tiers Saldo computes."""
+
+    id = models.BigAutoField(primary_key=True)
+    waba_id = models.CharField(_("WABA ID"), max_length=64, db_index=True)
+    event = models.ForeignKey(WebhookEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    effective_month = models.DateField(_("effective month"), null=True, blank=True)
+    pricing_category = models.CharField(_("category"), max_length=64)
+    region = models.CharField(_("region as Meta sent it"), max_length=64)
+    market = models.CharField(_("market"), max_length=40, blank=True)
+    tier = models.CharField(_("tier"), max_length=64, help_text=_("As Meta sent it, e.g. 25000001:50000000"))
+    tier_update_time = models.DateTimeField(_("tier reached at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("volume tier update")
+        verbose_name_plural = _("volume tier updates")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["waba_id", "effective_month", "pricing_category", "region", "tier"],
+                name="wa_tier_update_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.waba_id} {self.region} {self.pricing_category} {self.tier}"
 
 
 def mask_number(number: str, calling_code: int | None = None) -> str:

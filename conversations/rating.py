@@ -2,13 +2,18 @@
 
 Nothing here touches the database; ``conversations.services`` applies the results under constraints.
 
-Pricing eras (Meta, WhatsApp Business Platform pricing):
+Pricing eras (Meta, WhatsApp Business Platform pricing), each switch at midnight in the WhatsApp Business
+Account's time zone (``WhatsAppNumber.time_zone``), as Meta applies them:
 - conversation-based pricing (CBP) until 2025-06-30: a 24-hour conversation per customer and category,
   charged when its first business message is delivered; free entry point (``referral_conversion``) windows
   last 72 hours and are free; 1,000 service conversations per WABA per month were free from 2023-06-01, and
   every service conversation is free from 2024-11-01.
 - per-message pricing (PMP) from 2025-07-01: each delivered template message is charged by its category;
-  ``pricing.type`` ``free_customer_service`` and ``free_entry_point`` are free.
+  ``pricing.type`` ``free_customer_service`` and ``free_entry_point`` are free; utility and authentication
+  rates fall with the business's monthly volume (volume tiers, per market and category).
+
+The moment that decides a charge is the **delivered** status's timestamp (read's when no delivered status ever
+arrives), never the order webhooks arrive in and never ``expiration_timestamp`` (Meta rounds it to the minute).
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from .models import Category, FreeReason, PricingModel, RateCard
+from .markets import market_group
+from .models import Category, FreeReason, PricingModel, RateCard, RateCategory
 
-PMP_START = datetime(2025, 7, 1, tzinfo=UTC)
-FREE_TIER_START = datetime(2023, 6, 1, tzinfo=UTC)
-FREE_SERVICE_START = datetime(2024, 11, 1, tzinfo=UTC)
+# Wall-clock moments in the business's time zone (naive): Meta switches at local midnight.
+PMP_START = datetime(2025, 7, 1)
+FREE_TIER_START = datetime(2023, 6, 1)
+FREE_SERVICE_START = datetime(2024, 11, 1)
 FREE_TIER_SIZE = 1000
 CONVERSATION_WINDOW = timedelta(hours=24)
 FREE_ENTRY_POINT_WINDOW = timedelta(hours=72)
@@ -32,25 +39,30 @@ BILLING_TZ = ZoneInfo("Asia/Jakarta")
 
 FREE_ENTRY_POINT = "referral_conversion"
 
-# Every spelling Meta has used for a category, old and new, mapped to the four Saldo reports.
-CATEGORY_ALIASES: dict[str, str] = {
-    "marketing": Category.MARKETING,
-    "marketing_lite": Category.MARKETING,
+# Every spelling Meta has used for a category, old and new: the category Saldo reports it under (the four of
+# the month summary) and the rate it is charged at (authentication-international has its own, higher rate).
+CATEGORY_ALIASES: dict[str, tuple[str, str]] = {
+    "marketing": (Category.MARKETING, RateCategory.MARKETING),
+    # MM Lite API marketing messages are charged at the marketing rate.
+    "marketing_lite": (Category.MARKETING, RateCategory.MARKETING),
     # Before June 2023 every business-initiated conversation was one category.
-    "business_initiated": Category.MARKETING,
-    "utility": Category.UTILITY,
-    "authentication": Category.AUTHENTICATION,
-    "authentication_international": Category.AUTHENTICATION,
-    "authentication-international": Category.AUTHENTICATION,
-    "service": Category.SERVICE,
-    "user_initiated": Category.SERVICE,
+    "business_initiated": (Category.MARKETING, RateCategory.MARKETING),
+    "utility": (Category.UTILITY, RateCategory.UTILITY),
+    "authentication": (Category.AUTHENTICATION, RateCategory.AUTHENTICATION),
+    "authentication_international": (Category.AUTHENTICATION, RateCategory.AUTHENTICATION_INTERNATIONAL),
+    "authentication-international": (Category.AUTHENTICATION, RateCategory.AUTHENTICATION_INTERNATIONAL),
+    "service": (Category.SERVICE, RateCategory.SERVICE),
+    "user_initiated": (Category.SERVICE, RateCategory.SERVICE),
     # Free entry point conversations are reported with the service category, always free.
-    FREE_ENTRY_POINT: Category.SERVICE,
+    FREE_ENTRY_POINT: (Category.SERVICE, RateCategory.SERVICE),
 }
+# Meta's volume tiers lower these rates with the month's volume (per-message pricing only).
+TIERED_CATEGORIES = {RateCategory.UTILITY, RateCategory.AUTHENTICATION, RateCategory.AUTHENTICATION_INTERNATIONAL}
+TIER_UPDATE_EVENT = "VOLUME_BASED_PRICING_TIER_UPDATE"
 STATUS_RANK = {"sent": 1, "read": 2, "delivered": 3}
 KNOWN_STATUSES = {"sent", "delivered", "read", "failed"}
 IGNORED_STATUSES = {"deleted", "warning", "played"}
-KNOWN_FIELDS = {"messages"}
+KNOWN_FIELDS = {"messages", "account_update"}
 PMP_FREE_TYPES = {
     "free_customer_service": FreeReason.FREE_CUSTOMER_SERVICE,
     "free_entry_point": FreeReason.FREE_ENTRY_POINT,
@@ -59,7 +71,27 @@ PMP_TYPES = {"regular", *PMP_FREE_TYPES}
 
 
 def normalize_category(raw: str) -> str | None:
-    return CATEGORY_ALIASES.get((raw or "").strip().lower())
+    """The reporting category (one of the four) of a category as Meta spells it; ``None`` when unknown."""
+    found = CATEGORY_ALIASES.get((raw or "").strip().lower())
+    return found[0] if found else None
+
+
+def rate_category_for(raw: str) -> str | None:
+    """The rate a category as Meta spells it is charged at; ``None`` when unknown."""
+    found = CATEGORY_ALIASES.get((raw or "").strip().lower())
+    return found[1] if found else None
+
+
+def local_wall_clock(moment: datetime, tz: ZoneInfo) -> datetime:
+    """``moment`` as a naive wall-clock time in ``tz``: what Meta's local-midnight switches compare with."""
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else BILLING_TZ
+    except (KeyError, ValueError):
+        return BILLING_TZ
 
 
 def parse_timestamp(raw) -> datetime | None:
@@ -72,9 +104,10 @@ def parse_timestamp(raw) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
-def month_of(moment: datetime) -> date:
-    """The billing month (first day, Asia/Jakarta) a moment belongs to."""
-    local = moment.astimezone(BILLING_TZ)
+def month_of(moment: datetime, tz: ZoneInfo = BILLING_TZ) -> date:
+    """The billing month (first day) a moment belongs to, in the business's time zone (Asia/Jakarta unless
+    the WhatsApp number says otherwise)."""
+    local = moment.astimezone(tz)
     return date(local.year, local.month, 1)
 
 
@@ -130,6 +163,7 @@ class ParsedDelivery:
     inbound_messages: int = 0
     flags: list[str] = field(default_factory=list)
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)  # phone_number_id -> (waba, display)
+    tier_updates: list = field(default_factory=list)  # TierUpdate
 
     def flag(self, text: str) -> None:
         if text not in self.flags:
@@ -174,8 +208,52 @@ def parse_delivery(body: str | bytes, *, event_id: int | None = None) -> ParsedD
             if not isinstance(value, dict):
                 parsed.flag("change without value")
                 continue
+            if field_name == "account_update":
+                _parse_account_update(parsed, value, waba_id=waba_id, entry_time=entry.get("time"))
+                continue
             _parse_value(parsed, value, waba_id=waba_id, event_id=event_id)
     return parsed
+
+
+@dataclass(frozen=True)
+class TierUpdate:
+    """An ``account_update`` webhook with ``VOLUME_BASED_PRICING_TIER_UPDATE``: a WABA reached a volume tier."""
+
+    waba_id: str
+    effective_month: date | None
+    pricing_category: str
+    region: str
+    tier: str
+    tier_update_time: datetime | None
+
+
+def _parse_account_update(parsed: ParsedDelivery, value: dict, *, waba_id: str, entry_time) -> None:
+    event = _str(value.get("event"))
+    if event != TIER_UPDATE_EVENT:
+        # Verification, restrictions, ...: not about pricing. Shown to staff; the raw body stays stored.
+        parsed.flag(f"account_update not used for billing: {event[:60]}")
+        return
+    info = value.get("volume_tier_info")
+    if not isinstance(info, dict):
+        parsed.flag("volume tier update without volume_tier_info")
+        return
+    month = None
+    raw_month = _str(info.get("effective_month"))
+    try:
+        year, month_number = raw_month.split("-")
+        month = date(int(year), int(month_number), 1)
+    except ValueError:
+        parsed.flag(f"bad effective_month in volume tier update: {raw_month[:20]}")
+    parsed.tier_updates.append(
+        TierUpdate(
+            waba_id=waba_id[:64],
+            effective_month=month,
+            pricing_category=_str(info.get("pricing_category")).lower()[:64],
+            region=_str(info.get("region"))[:64],
+            tier=_str(info.get("tier"))[:64],
+            tier_update_time=parse_timestamp(info.get("tier_update_time")) or parse_timestamp(entry_time),
+        )
+    )
 
 
 def _parse_value(parsed: ParsedDelivery, value: dict, *, waba_id: str, event_id: int | None) -> None:
@@ -265,36 +343,45 @@ def _parse_status(parsed: ParsedDelivery, raw, **where) -> StatusUpdate | None:
 
 @dataclass
 class Rating:
-    """What one charge unit is, before the free tier (which depends on the month's other conversations)."""
+    """What one delivered message counts as, before the free tier and volume tiers (which depend on the
+    month's other charges)."""
 
     pricing_model: str
-    key: str
-    category: str
+    key: str  # CBP: Meta's conversation id; PMP: the message id
+    category: str  # reported under (one of the four)
+    rate_category: str  # charged at (adds authentication_international)
     meta_category: str
-    opened_at: datetime
+    opened_at: datetime  # this message's delivery: a CBP conversation opens at its earliest
     free_reason: str  # "" or a FreeReason; the free tier is settled later
 
 
-def pricing_model_for(*, pricing_model: str, moment: datetime) -> str:
+def charge_moment(row) -> datetime | None:
+    """The moment that decides a message's charge: its delivered status, or its read status when no
+    delivered status has arrived (read implies delivered). Never the arrival order, never the expiry."""
+    return row.delivered_at or row.read_at
+
+
+def pricing_model_for(*, pricing_model: str, moment: datetime, tz: ZoneInfo = BILLING_TZ) -> str:
     if pricing_model in PricingModel.values:
         return pricing_model
-    return PricingModel.PMP if moment >= PMP_START else PricingModel.CBP
+    return PricingModel.PMP if local_wall_clock(moment, tz) >= PMP_START else PricingModel.CBP
 
 
-def rate_message(row) -> Rating | None:
-    """How a delivered message counts, from its merged status row; ``None`` when it cannot be rated (yet).
+def rate_message(row, tz: ZoneInfo = BILLING_TZ) -> Rating | None:
+    """How a delivered message counts, from its merged status row; ``None`` when it cannot be rated (yet):
+    no pricing yet, or a category Meta has not told us the rate of (stored and flagged, never charged at
+    another category's price).
 
-    ``row`` has the fields of ``MessageStatus``.
+    ``row`` has the fields of ``MessageStatus``; ``tz`` is the WhatsApp Business Account's time zone.
     """
-    # Read implies delivered; a read stamp only stands in when the delivered webhook has not come (yet).
-    delivered_at = row.delivered_at or row.read_at
-    model = pricing_model_for(pricing_model=row.pricing_model, moment=delivered_at)
+    delivered_at = charge_moment(row)
+    model = pricing_model_for(pricing_model=row.pricing_model, moment=delivered_at, tz=tz)
     meta_category = row.pricing_category or row.origin_type
     if model == PricingModel.PMP:
         if not row.pricing_category:
             return None  # pricing comes on delivered or read; wait for it
-        category = normalize_category(row.pricing_category)
-        if category is None:
+        category, rate_category = normalize_category(row.pricing_category), rate_category_for(row.pricing_category)
+        if category is None or rate_category is None:
             return None
         if row.pricing_type and row.pricing_type not in PMP_TYPES:
             return None
@@ -303,49 +390,86 @@ def rate_message(row) -> Rating | None:
             free = FreeReason.FREE_CUSTOMER_SERVICE
         if not free and row.pricing_category == FREE_ENTRY_POINT:
             free = FreeReason.FREE_ENTRY_POINT
-        return Rating(model, row.wamid, category, meta_category, delivered_at, free)
+        return Rating(model, row.wamid, category, rate_category, meta_category, delivered_at, free)
 
     if not row.conversation_id or not meta_category:
         return None
-    category = normalize_category(meta_category)
-    if category is None:
+    category, rate_category = normalize_category(meta_category), rate_category_for(meta_category)
+    if category is None or rate_category is None:
         return None
     entry_point = FREE_ENTRY_POINT in (row.origin_type, row.pricing_category)
-    opened_at = delivered_at
-    if row.conversation_expires_at is not None:
-        # Meta's window is fixed from the first message: the expiry says exactly when it opened.
-        window = FREE_ENTRY_POINT_WINDOW if entry_point else CONVERSATION_WINDOW
-        opened_at = row.conversation_expires_at - window
     free = ""
     if entry_point:
         free = FreeReason.FREE_ENTRY_POINT
-    elif category == Category.SERVICE and opened_at >= FREE_SERVICE_START:
+    elif category == Category.SERVICE and local_wall_clock(delivered_at, tz) >= FREE_SERVICE_START:
         free = FreeReason.FREE_SERVICE
-    return Rating(model, row.conversation_id, category, meta_category, opened_at, free)
+    return Rating(model, row.conversation_id, category, rate_category, meta_category, delivered_at, free)
 
 
-def in_free_tier_era(opened_at: datetime) -> bool:
-    return FREE_TIER_START <= opened_at < FREE_SERVICE_START
+def cbp_free_reason(*, category: str, entry_point: bool, opened_at: datetime, tz: ZoneInfo) -> str:
+    if entry_point:
+        return FreeReason.FREE_ENTRY_POINT
+    if category == Category.SERVICE and local_wall_clock(opened_at, tz) >= FREE_SERVICE_START:
+        return FreeReason.FREE_SERVICE
+    return ""
+
+
+def in_free_tier_era(opened_at: datetime, tz: ZoneInfo = BILLING_TZ) -> bool:
+    return FREE_TIER_START <= local_wall_clock(opened_at, tz) < FREE_SERVICE_START
 
 
 class RateBook:
-    """The rate cards, loaded once per batch: the card in force at a moment for a market and category."""
+    """The rate cards, loaded once per batch: the card in force at a moment for a market, category and
+    monthly volume position.
+
+    A card's ``effective_from`` is a wall-clock time in the business's time zone (Meta's rate changes, like
+    its pricing switches, take effect at local midnight). Markets resolve from the recipient's country: its
+    own cards when Meta prices it alone, else its Meta region ("Rest of Asia Pacific", ...), else "other".
+    """
 
     def __init__(self, cards=None):
         if cards is None:
             cards = RateCard.objects.all()
-        self._cards: dict[tuple[str, str], list[RateCard]] = {}
-        for card in sorted(cards, key=lambda c: c.effective_from, reverse=True):
-            self._cards.setdefault((card.market, card.category), []).append(card)
+        # (market, category) -> [(effective_from naive, [cards by tier_from])] newest first
+        by_key: dict[tuple[str, str], dict[datetime, list[RateCard]]] = {}
+        for card in cards:
+            moment = card.effective_from.astimezone(UTC).replace(tzinfo=None)
+            by_key.setdefault((card.market, card.category), {}).setdefault(moment, []).append(card)
+        self._cards = {
+            key: sorted(((moment, sorted(tiers, key=lambda c: c.tier_from)) for moment, tiers in dated.items()),
+                        key=lambda item: item[0], reverse=True)
+            for key, dated in by_key.items()
+        }  # fmt: skip
         self.markets = {market for market, _category in self._cards}
 
     def market_key(self, country: str) -> str:
-        return country if country in self.markets else RateCard.OTHER_MARKET
+        if country in self.markets:
+            return country
+        group = market_group(country)
+        if group and group in self.markets:
+            return group
+        return RateCard.OTHER_MARKET
 
-    def card_for(self, *, market: str, category: str, at: datetime) -> RateCard | None:
-        for card in self._cards.get((market, category), ()):
-            if card.effective_from <= at:
-                return card
+    def tiers_for(self, *, market: str, category: str, at: datetime, tz: ZoneInfo = BILLING_TZ) -> list[RateCard]:
+        """The cards (one per volume tier, lowest first) in force; falls back to the "other" market."""
+        local = local_wall_clock(at, tz)
+        for moment, tiers in self._cards.get((market, category), ()):
+            if moment <= local:
+                return tiers
         if market != RateCard.OTHER_MARKET:
-            return self.card_for(market=RateCard.OTHER_MARKET, category=category, at=at)
-        return None
+            return self.tiers_for(market=RateCard.OTHER_MARKET, category=category, at=at, tz=tz)
+        return []
+
+    def card_for(
+        self, *, market: str, category: str, at: datetime, tz: ZoneInfo = BILLING_TZ, position: int = 1
+    ) -> RateCard | None:
+        """The card for the ``position``-th charged message of the month (volume tiers); position 1 is the
+        list rate."""
+        found = None
+        for card in self.tiers_for(market=market, category=category, at=at, tz=tz):
+            if card.tier_from <= position:
+                found = card
+        return found
+
+    def is_tiered(self, *, market: str, category: str, at: datetime, tz: ZoneInfo = BILLING_TZ) -> bool:
+        return len(self.tiers_for(market=market, category=category, at=at, tz=tz)) > 1

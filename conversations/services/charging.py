@@ -1,24 +1,52 @@
-"""Rating and charging: merging status webhooks into messages and counting each charge unit once."""
+"""Rating and charging: merging status webhooks into messages and counting each charge unit once.
+
+Rules (``../shared/DESIGN.md``, "WhatsApp conversations"):
+- a charge unit (a CBP conversation, a PMP message) is dated by the **delivered** status's timestamp (read's
+  when no delivered status ever arrives); a CBP conversation opens at its earliest delivered message;
+- whatever order or number of times statuses arrive, the merged message rows are the same, and every charge
+  is recomputed from them: a late delivered status *corrects* the charge (a ``ChargeCorrection`` row), it
+  never adds a second one (the unique key of ``Conversation``);
+- the free tier (CBP service, June 2023 – October 2024) and Meta's volume tiers (PMP utility and
+  authentication) are positions in the month, settled from the month's charges in the order they happened.
+
+Locking: every write for a WhatsApp Business Account runs under that WABA's transaction-level advisory lock,
+taken in sorted order before any row lock (``waba_locks``). Two workers touching the same WABA queue on it;
+two workers on different WABAs never share a row. So no lock cycle, and no deadlock, is possible between
+batches, settlements, re-rating and statement closing.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.services import audit_record
 
 from .. import db, rating
-from ..models import Category, Conversation, FreeReason, MessageStatus, PricingModel, WhatsAppNumber
+from ..models import (
+    Category,
+    ChargeCorrection,
+    Conversation,
+    FreeReason,
+    MessageStatus,
+    PricingModel,
+    WhatsAppNumber,
+)
 
 
 class ApplyResult:
     def __init__(self):
         self.charged = 0
+        self.corrected = 0
         self.unrated: dict[int | None, list[str]] = defaultdict(list)
 
 
@@ -43,22 +71,48 @@ _MERGE_FIELDS = [
 ]
 
 
+def waba_locks(waba_ids: Iterable[str]) -> None:
+    """Take the transaction-level advisory lock of each WABA, in sorted order (the one lock order of the app).
+
+    Released at commit or rollback. Called first in every transaction that writes conversations."""
+    keys = sorted({w or "" for w in waba_ids})
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"wa-waba:{key}"])
+
+
+def _zones(numbers: dict[str, WhatsAppNumber]) -> dict[str, ZoneInfo]:
+    return {pnid: rating.zone(n.time_zone) for pnid, n in numbers.items()}
+
+
+def waba_zone(waba_id: str) -> ZoneInfo:
+    """The WABA's time zone, as stored on its WhatsApp numbers (Asia/Jakarta when none is known)."""
+    name = WhatsAppNumber.objects.filter(waba_id=waba_id).values_list("time_zone", flat=True).first()
+    return rating.zone(name)
+
+
 def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, WhatsAppNumber]) -> ApplyResult:
     """Merge status webhooks into their messages and count every delivered message exactly once.
 
-    Set-based: one insert, one locked select, one update for the messages, one insert for the charges.
-    The unique constraints on (number, wamid) and (number, pricing model, conversation or message id) are
-    what make duplicates, retries and any arrival order count once; the row locks keep two workers from
-    losing each other's merge.
+    Set-based: one insert, one locked select, one update for the messages, then the charges of the messages
+    whose charge-deciding facts changed are recomputed from the merged rows (insert what is new, correct what
+    moved) and the month positions (free tier, volume tiers) of the groups touched are settled.
     """
     result = ApplyResult()
     if not updates:
         return result
     by_key: dict[tuple[str, str], list[rating.StatusUpdate]] = defaultdict(list)
+    waba_for: dict[str, str] = {}
     for update in updates:
         by_key[(update.phone_number_id[:64], update.wamid)].append(update)
+        waba_for.setdefault(update.phone_number_id[:64], update.waba_id[:64])
+    for pnid, number in numbers.items():
+        waba_for[pnid] = number.waba_id
 
     with transaction.atomic():
+        waba_locks(waba_for.values())
         now = timezone.now()
         db.bulk_insert_ignore_conflicts(
             MessageStatus,
@@ -81,7 +135,9 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
         rows = list(MessageStatus.objects.select_for_update().filter(where).order_by("pk"))
 
         changed = {}
+        to_rate = []
         for row in rows:
+            before = _charge_facts(row)
             dirty = False
             for update in by_key.get((row.phone_number_id, row.wamid), ()):
                 dirty |= _merge(row, update)
@@ -91,14 +147,35 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
             if dirty:
                 row.updated_at = now
                 changed[row.pk] = row
+            # Only a message whose charge-deciding facts moved (or that was never counted) can change a charge.
+            if row.delivered and (not row.charge_key or _charge_facts(row) != before):
+                to_rate.append(row)
 
-        # Only messages that learnt something new can change what is charged.
-        counted = _charge(list(changed.values()), numbers, updates, result)
-        for row in counted:
-            row.updated_at = now
-            changed[row.pk] = row
+        event_for = {(u.phone_number_id[:64], u.wamid): u.event_id for u in updates}
+        zones = _zones(numbers)
+        ratings: list[tuple[rating.Rating, MessageStatus]] = []
+        for row in to_rate:
+            rated = rating.rate_message(row, zones.get(row.phone_number_id, rating.BILLING_TZ))
+            if rated is None:
+                if row.pricing_category or row.conversation_id or row.pricing_model:
+                    result.unrated[event_for.get((row.phone_number_id, row.wamid))].append(row.wamid)
+                continue
+            if row.charge_key != rated.key[:255]:
+                row.charge_key = rated.key[:255]
+                row.updated_at = now
+                changed[row.pk] = row
+            ratings.append((rated, row))
         db.bulk_update(MessageStatus, list(changed.values()), _MERGE_FIELDS)
+        if ratings:
+            _charge(ratings, numbers, waba_for, zones, result)
     return result
+
+
+def _charge_facts(row: MessageStatus) -> tuple:
+    return (
+        rating.charge_moment(row), row.pricing_model, row.pricing_category, row.pricing_type, row.conversation_id,
+        row.origin_type, row.recipient, row.organization_id,
+    )  # fmt: skip
 
 
 def _merge(row: MessageStatus, update: rating.StatusUpdate) -> bool:
@@ -112,18 +189,23 @@ def _merge(row: MessageStatus, update: rating.StatusUpdate) -> bool:
     if current is None or update.timestamp < current:
         setattr(row, stamp, update.timestamp)
     row.recipient = row.recipient or update.recipient
-    if update.conversation_id and not row.conversation_id:
+    # The smallest value wins, not the first arrival: any order gives the same row.
+    if update.conversation_id and (not row.conversation_id or update.conversation_id < row.conversation_id):
         row.conversation_id = update.conversation_id
-    if update.conversation_expires_at and not row.conversation_expires_at:
+    if update.conversation_expires_at and (
+        not row.conversation_expires_at or update.conversation_expires_at < row.conversation_expires_at
+    ):
         row.conversation_expires_at = update.conversation_expires_at
-    row.origin_type = row.origin_type or update.origin_type
+    if update.origin_type and (not row.origin_type or update.origin_type < row.origin_type):
+        row.origin_type = update.origin_type
     rank = rating.STATUS_RANK.get(update.status, 0)
     # Pricing on delivered/read is what Meta bills; a sent webhook's pricing is only a preview.
-    if update.has_pricing and rank > row.pricing_rank:
-        row.pricing_model = update.pricing_model
-        row.pricing_category = update.pricing_category
-        row.pricing_type = update.pricing_type
-        row.billable = update.billable
+    pricing = (update.pricing_model, update.pricing_category, update.pricing_type, update.billable)
+    current_pricing = (row.pricing_model, row.pricing_category, row.pricing_type, row.billable)
+    if update.has_pricing and (
+        rank > row.pricing_rank or (rank == row.pricing_rank and _order(pricing) < _order(current_pricing))
+    ):
+        row.pricing_model, row.pricing_category, row.pricing_type, row.billable = pricing
         row.pricing_rank = rank
     if update.errors and len(row.errors) < 10:
         row.errors = [*row.errors, *update.errors][:10]
@@ -135,83 +217,149 @@ def _merge(row: MessageStatus, update: rating.StatusUpdate) -> bool:
     return before != after
 
 
-def _charge(rows: list[MessageStatus], numbers, updates, result: ApplyResult) -> list[MessageStatus]:
-    """Count the delivered messages among ``rows``; returns the rows whose ``charge_key`` changed."""
-    waba_for = {u.phone_number_id[:64]: u.waba_id for u in updates}
-    event_for = {(u.phone_number_id[:64], u.wamid): u.event_id for u in updates}
-    candidates: dict[tuple[str, str, str], dict] = {}
-    counted_rows = []
-    for row in rows:
-        if not row.delivered:
-            continue
-        rated = rating.rate_message(row)
-        if rated is None:
-            if row.pricing_category or row.conversation_id or row.pricing_model:
-                result.unrated[event_for.get((row.phone_number_id, row.wamid))].append(row.wamid)
-            continue
+def _order(pricing: tuple) -> tuple:
+    return tuple("" if v is None else str(v) for v in pricing)
+
+
+@dataclass
+class _Wanted:
+    """A charge unit as the merged messages say it should be (before the month positions)."""
+
+    rated: rating.Rating
+    row: MessageStatus  # the message that opened it (CBP: the earliest delivered)
+    pnid: str
+    waba: str
+    tz: ZoneInfo
+
+
+_RATED_FIELDS = [
+    "opened_at", "month", "message_id", "customer", "country", "calling_code", "market", "category",
+    "rate_category", "meta_category", "rate_card", "rated_price", "price", "free_reason", "meta_billable",
+    "organization", "waba_id",
+]  # fmt: skip
+
+
+def _charge(ratings, numbers, waba_for, zones, result: ApplyResult) -> None:
+    wanted: dict[tuple[str, str, str], _Wanted] = {}
+    cbp_keys: set[tuple[str, str]] = set()
+    for rated, row in ratings:
         key = (row.phone_number_id, rated.pricing_model, rated.key[:255])
-        if row.charge_key != rated.key[:255]:
-            row.charge_key = rated.key[:255]
-            counted_rows.append(row)
-        found = candidates.get(key)
-        if found is None or rated.opened_at < found["rating"].opened_at:
-            candidates[key] = {"rating": rated, "row": row}
-    if not candidates:
-        return counted_rows
+        tz = zones.get(row.phone_number_id, rating.BILLING_TZ)
+        item = _Wanted(rated, row, row.phone_number_id, waba_for.get(row.phone_number_id, "")[:64], tz)
+        found = wanted.get(key)
+        if found is None or (rated.opened_at, row.wamid) < (found.rated.opened_at, found.row.wamid):
+            wanted[key] = item
+        if rated.pricing_model == PricingModel.CBP:
+            cbp_keys.add((row.phone_number_id, rated.key[:255]))
+    if cbp_keys:
+        _cbp_opening(wanted, cbp_keys, zones)
 
     book = rating.RateBook()
-    new = []
-    for (pnid, _model, key), item in candidates.items():
-        number = numbers.get(pnid)
-        waba = number.waba_id if number else waba_for.get(pnid, "")
-        new.append(_conversation(item["rating"], item["row"], pnid, key, waba[:64], number, book))
-    # Inserted in key order, like every other worker, so concurrent batches wait on each other instead of
-    # deadlocking on the unique index.
-    new.sort(key=lambda c: (c.key, c.pricing_model, c.phone_number_id))
-    db.bulk_insert_ignore_conflicts(Conversation, new)
+    desired = {key: _conversation(item, key[2], numbers.get(item.pnid), book) for key, item in sorted(wanted.items())}
+    # Inserted in key order, like every other worker (the unique index is taken in one order).
+    new_ids = set(db.bulk_insert_ignore_conflicts(Conversation, list(desired.values()), returning=True))
+    result.charged += len(new_ids)
 
-    # A CBP conversation may have been opened by a message we only hear about now: keep the earliest.
-    cbp_keys = [c for c in new if c.pricing_model == PricingModel.CBP]
-    if cbp_keys:
+    groups: set[tuple] = set()
+    for conv in desired.values():
+        if conv.pk in new_ids:
+            groups.update(_groups(conv))
+    existing_keys = [k for k, conv in desired.items() if conv.pk not in new_ids]
+    if existing_keys:
         where = Q()
-        for conv in cbp_keys:
-            where |= Q(phone_number_id=conv.phone_number_id, key=conv.key, opened_at__gt=conv.opened_at)
-        wanted = {(c.phone_number_id, c.key): c for c in cbp_keys}
-        for existing in (
-            Conversation.objects.select_for_update()
-            .filter(where, pricing_model=PricingModel.CBP, statement__isnull=True)
-            .order_by("pk")
-        ):
-            better = wanted[(existing.phone_number_id, existing.key)]
-            for name in ("opened_at", "month", "rate_card", "rated_price", "price", "free_reason", "message_id"):
-                setattr(existing, name, getattr(better, name))
-            existing.save()
-    result.charged += len(new)
+        for pnid, model, key in existing_keys:
+            where |= Q(phone_number_id=pnid, pricing_model=model, key=key)
+        corrections = []
+        for current in Conversation.objects.filter(where).order_by("key", "pricing_model", "phone_number_id"):
+            target = desired[(current.phone_number_id, current.pricing_model, current.key)]
+            if current.statement_id is not None:
+                continue  # a closed month stays as billed
+            before = _snapshot(current)
+            if before == _snapshot(target):
+                continue
+            before["price"] = str(current.price)
+            groups.update(_groups(current))  # the month it leaves
+            for name in _RATED_FIELDS:
+                setattr(current, name, getattr(target, name))
+            current.tier_position = None
+            current.save(update_fields=[*_RATED_FIELDS, "tier_position"])
+            groups.update(_groups(current))  # the month it joins
+            corrections.append(
+                ChargeCorrection(
+                    conversation=current,
+                    before=before,
+                    after={**_snapshot(current), "price": str(current.price)},
+                    reason="late delivered status",
+                )
+            )
+        ChargeCorrection.objects.bulk_create(corrections)
+        result.corrected += len(corrections)
+    _settle_groups(groups, book)
 
-    months = {
-        (c.waba_id, c.month)
-        for c in new
-        if c.pricing_model == PricingModel.CBP
-        and c.category == Category.SERVICE
-        and rating.in_free_tier_era(c.opened_at)
+
+def _snapshot(conv: Conversation) -> dict:
+    """What the merged messages decide about a charge. Its price within the month (free tier, volume tier)
+    is the settlement's, so it is left out; the rate card is a function of these (market, category, moment)."""
+    return {
+        "opened_at": conv.opened_at.isoformat(),
+        "month": conv.month.isoformat(),
+        "message_id": conv.message_id,
+        "customer": conv.customer,
+        "market": conv.market,
+        "category": conv.category,
+        "rate_category": conv.rate_category,
+        "free_reason": "" if conv.free_reason == FreeReason.FREE_TIER else conv.free_reason,
+        "organization": str(conv.organization_id) if conv.organization_id else None,
     }
-    for waba_id, month in months:
-        free_tier_settle(waba_id=waba_id, month=month)
-    return counted_rows
 
 
-def _conversation(rated: rating.Rating, row: MessageStatus, pnid, key, waba, number, book) -> Conversation:
+def _cbp_opening(wanted: dict, cbp_keys: set[tuple[str, str]], zones) -> None:
+    """A CBP conversation opens at the earliest charge moment of all its delivered messages, whichever
+    arrived first: read from every merged message of the conversation, not only this batch's."""
+    where = Q()
+    by_number: dict[str, list[str]] = defaultdict(list)
+    for pnid, conv_id in cbp_keys:
+        by_number[pnid].append(conv_id)
+    for pnid, conv_ids in by_number.items():
+        where |= Q(phone_number_id=pnid, conversation_id__in=conv_ids)
+    earliest: dict[tuple[str, str], MessageStatus] = {}
+    for message in MessageStatus.objects.filter(where).filter(Q(delivered_at__isnull=False) | Q(read_at__isnull=False)):
+        moment = rating.charge_moment(message)
+        slot = (message.phone_number_id, message.conversation_id)
+        found = earliest.get(slot)
+        if found is None or (moment, message.wamid) < (rating.charge_moment(found), found.wamid):
+            earliest[slot] = message
+    for (pnid, model, key), item in wanted.items():
+        if model != PricingModel.CBP:
+            continue
+        first = earliest.get((pnid, key))
+        if first is None:
+            continue
+        moment = rating.charge_moment(first)
+        if (moment, first.wamid) < (item.rated.opened_at, item.row.wamid):
+            item.row = first
+            item.rated.opened_at = moment
+        item.rated.free_reason = rating.cbp_free_reason(
+            category=item.rated.category,
+            entry_point=item.rated.free_reason == FreeReason.FREE_ENTRY_POINT,
+            opened_at=item.rated.opened_at,
+            tz=item.tz,
+        )
+
+
+def _conversation(item: _Wanted, key: str, number: WhatsAppNumber | None, book: rating.RateBook) -> Conversation:
+    rated, row = item.rated, item.row
     market = rating.market_for(row.recipient)
     market_key = book.market_key(market.country)
-    card = book.card_for(market=market_key, category=rated.category, at=rated.opened_at)
+    card = book.card_for(market=market_key, category=rated.rate_category, at=rated.opened_at, tz=item.tz)
     rated_price = card.price if card else Decimal(0)
     free_reason = rated.free_reason
     if not free_reason and card is None:
         free_reason = FreeReason.NO_RATE
     return Conversation(
-        organization_id=number.organization_id if number else None,
-        phone_number_id=pnid,
-        waba_id=waba,
+        organization_id=number.organization_id if number else row.organization_id,
+        phone_number_id=item.pnid,
+        waba_id=item.waba,
         pricing_model=rated.pricing_model,
         key=key,
         message_id=row.wamid,
@@ -220,9 +368,10 @@ def _conversation(rated: rating.Rating, row: MessageStatus, pnid, key, waba, num
         calling_code=market.calling_code,
         market=card.market if card else market_key,
         category=rated.category,
+        rate_category=rated.rate_category,
         meta_category=rated.meta_category[:64],
         opened_at=rated.opened_at,
-        month=rating.month_of(rated.opened_at),
+        month=rating.month_of(rated.opened_at, item.tz),
         rate_card=card,
         rated_price=rated_price,
         price=Decimal(0) if free_reason else rated_price,
@@ -231,54 +380,137 @@ def _conversation(rated: rating.Rating, row: MessageStatus, pnid, key, waba, num
     )
 
 
+def _groups(conv: Conversation) -> set[tuple]:
+    """The month positions a charge takes part in: ("free", waba, month) and ("tier", waba, market, rate, month)."""
+    found: set[tuple] = set()
+    if conv.pricing_model == PricingModel.CBP and conv.category == Category.SERVICE:
+        found.add(("free", conv.waba_id, conv.month))
+    if conv.pricing_model == PricingModel.PMP and conv.rate_category in rating.TIERED_CATEGORIES:
+        found.add(("tier", conv.waba_id, conv.market, conv.rate_category, conv.month))
+    return found
+
+
+def _settle_groups(groups: set[tuple], book: rating.RateBook) -> None:
+    for group in sorted(groups, key=lambda g: tuple(str(part) for part in g)):
+        if group[0] == "free":
+            _free_tier_settle(waba_id=group[1], month=group[2])
+        else:
+            _, waba_id, market, rate_category, month = group
+            volume_tier_settle(waba_id=waba_id, market=market, rate_category=rate_category, month=month, book=book)
+
+
 def free_tier_settle(*, waba_id: str, month: date) -> int:
     """June 2023 – October 2024: the first 1,000 service conversations of a WABA in a month are free.
 
     Settled from the month's conversations in the order they opened, so arrival order never matters.
-    Months already on a statement are left alone.
-    """
+    Months already on a statement are left alone."""
     with transaction.atomic():
-        rows = list(
-            Conversation.objects.select_for_update()
-            .filter(
-                waba_id=waba_id,
-                month=month,
-                pricing_model=PricingModel.CBP,
-                category=Category.SERVICE,
-            )
-            .exclude(free_reason__in=[FreeReason.FREE_ENTRY_POINT, FreeReason.FREE_SERVICE])
-            .order_by("opened_at", "key")
+        waba_locks([waba_id])
+        return _free_tier_settle(waba_id=waba_id, month=month)
+
+
+def _free_tier_settle(*, waba_id: str, month: date) -> int:
+    tz = waba_zone(waba_id)
+    rows = list(
+        Conversation.objects.filter(
+            waba_id=waba_id, month=month, pricing_model=PricingModel.CBP, category=Category.SERVICE
         )
-        changed = []
-        for position, conv in enumerate(rows):
-            if conv.statement_id is not None or not rating.in_free_tier_era(conv.opened_at):
-                continue
-            if position < rating.FREE_TIER_SIZE:
-                reason, price = FreeReason.FREE_TIER, Decimal(0)
-            elif conv.rate_card_id is None:
-                reason, price = FreeReason.NO_RATE, Decimal(0)
-            else:
-                reason, price = "", conv.rated_price
-            if (conv.free_reason, conv.price) != (reason, price):
-                conv.free_reason, conv.price = reason, price
-                changed.append(conv)
-        db.bulk_update(Conversation, changed, ["free_reason", "price"])
-        return len(changed)
+        .exclude(free_reason__in=[FreeReason.FREE_ENTRY_POINT, FreeReason.FREE_SERVICE])
+        .order_by("opened_at", "key")
+    )
+    changed = []
+    for position, conv in enumerate(rows):
+        if conv.statement_id is not None or not rating.in_free_tier_era(conv.opened_at, tz):
+            continue
+        if position < rating.FREE_TIER_SIZE:
+            reason, price = FreeReason.FREE_TIER, Decimal(0)
+        elif conv.rate_card_id is None:
+            reason, price = FreeReason.NO_RATE, Decimal(0)
+        else:
+            reason, price = "", conv.rated_price
+        if (conv.free_reason, conv.price) != (reason, price):
+            conv.free_reason, conv.price = reason, price
+            changed.append(conv)
+    db.bulk_update(Conversation, changed, ["free_reason", "price"])
+    return len(changed)
 
 
-def conversations_rerate(*, conversations, actor=None, reason: str = "rate card corrected") -> int:
+def volume_tier_settle(
+    *, waba_id: str, market: str, rate_category: str, month: date, book: rating.RateBook | None = None
+) -> int:
+    """Meta's volume tiers (per-message pricing): the Nth charged utility or authentication message of a
+    month, per WABA, market and category, is priced by the tier N falls in ("rates are tier-specific").
+
+    Positions follow the order messages were delivered (then their id), never the order webhooks arrived,
+    so the month's total is the same whatever the order. Free messages do not count toward the volume.
+    Only months with tiered cards need it; a month already on a statement is never changed."""
+    book = book or rating.RateBook()
+    tz = waba_zone(waba_id)
+    rows = list(
+        Conversation.objects.filter(
+            waba_id=waba_id,
+            market=market,
+            rate_category=rate_category,
+            month=month,
+            pricing_model=PricingModel.PMP,
+        )
+        .exclude(free_reason__in=[c for c in FreeReason.values if c not in ("", FreeReason.NO_RATE)])
+        .order_by("opened_at", "key")
+        .only("id", "opened_at", "key", "rate_card", "rated_price", "price", "free_reason", "tier_position",
+              "statement", "market", "rate_category")
+    )  # fmt: skip
+    changed = []
+    position = 0
+    for conv in rows:
+        tiers = book.tiers_for(market=market, category=rate_category, at=conv.opened_at, tz=tz)
+        if not tiers:
+            continue
+        position += 1
+        if conv.statement_id is not None:
+            continue
+        card = book.card_for(market=market, category=rate_category, at=conv.opened_at, tz=tz, position=position)
+        if card is None:
+            continue
+        wanted = (position, card.pk, card.price, card.price, "")
+        if (conv.tier_position, conv.rate_card_id, conv.rated_price, conv.price, conv.free_reason) != wanted:
+            conv.tier_position, conv.rate_card, conv.rated_price, conv.price, conv.free_reason = (
+                position, card, card.price, card.price, "",
+            )  # fmt: skip
+            changed.append(conv)
+    db.bulk_update(Conversation, changed, ["tier_position", "rate_card", "rated_price", "price", "free_reason"])
+    return len(changed)
+
+
+def conversations_rerate(
+    *, conversations: Iterable[Conversation], actor: User | None = None, reason: str = "rate card corrected"
+) -> int:
     """Staff action: rate conversations again with the cards now on file (the card in force when each
-    opened). Conversations already on a statement are never touched: a closed month stays as billed."""
+    opened, in its business's time zone). Conversations already on a statement are never touched: a closed
+    month stays as billed. Each change is audited; month positions are settled again."""
     book = rating.RateBook()
+    ids = [c.pk for c in conversations]
     changed = []
     with transaction.atomic():
+        wabas = Conversation.objects.filter(pk__in=ids).values_list("waba_id", flat=True).distinct()
+        waba_locks(list(wabas))
         rows = list(
-            Conversation.objects.select_for_update()
-            .filter(pk__in=[c.pk for c in conversations], statement__isnull=True)
+            Conversation.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids, statement__isnull=True)
+            .select_related("organization")
             .order_by("pk")
         )
+        zones: dict[str, ZoneInfo] = {}
+        groups: set[tuple] = set()
         for conv in rows:
-            card = book.card_for(market=book.market_key(conv.country), category=conv.category, at=conv.opened_at)
+            tz = zones.setdefault(conv.waba_id, waba_zone(conv.waba_id))
+            category = conv.rate_category or conv.category
+            card = book.card_for(
+                market=book.market_key(conv.country),
+                category=category,
+                at=conv.opened_at,
+                tz=tz,
+                position=conv.tier_position or 1,
+            )
             rated_price = card.price if card else Decimal(0)
             free_reason = conv.free_reason
             if free_reason == FreeReason.NO_RATE and card is not None:
@@ -307,6 +539,6 @@ def conversations_rerate(*, conversations, actor=None, reason: str = "rate card 
                 reason=reason,
             )
             changed.append(conv)
-    for waba_id, month in {(c.waba_id, c.month) for c in changed if rating.in_free_tier_era(c.opened_at)}:
-        free_tier_settle(waba_id=waba_id, month=month)
+            groups.update(_groups(conv))
+        _settle_groups(groups, book)
     return len(changed)

@@ -17,7 +17,8 @@ from accounts.models import User
 from accounts.services import audit_record
 
 from .. import db, rating
-from ..models import UnknownNumber, WebhookEvent, WhatsAppNumber
+from ..markets import market_key_for_region
+from ..models import UnknownNumber, VolumeTierUpdate, WebhookEvent, WhatsAppNumber
 from ..tasks import process_webhook_event
 from .charging import statuses_apply
 
@@ -214,6 +215,9 @@ def _process_locked(events: list[WebhookEvent]) -> None:
     if unknown:
         _record_unknown_numbers(unknown, updates, now)
     result = statuses_apply(updates=updates, numbers=known)
+    tier_updates = [(event, update) for event, parsed in per_event for update in parsed.tier_updates]
+    if tier_updates:
+        _record_tier_updates(tier_updates, now)
 
     for event, parsed in per_event:
         flags = list(parsed.flags)
@@ -243,6 +247,27 @@ def _process_locked(events: list[WebhookEvent]) -> None:
             "messages_count",
             "phone_number_ids",
         ],
+    )
+
+
+def _record_tier_updates(tier_updates: list, now) -> None:
+    """Meta's volume tier announcements, stored once each (a retry or a duplicate stores nothing) for staff."""
+    VolumeTierUpdate.objects.bulk_create(
+        [
+            VolumeTierUpdate(
+                waba_id=update.waba_id,
+                event_id=event.pk,
+                effective_month=update.effective_month,
+                pricing_category=update.pricing_category,
+                region=update.region,
+                market=market_key_for_region(update.region),
+                tier=update.tier,
+                tier_update_time=update.tier_update_time,
+                received_at=now,
+            )
+            for event, update in tier_updates
+        ],
+        ignore_conflicts=True,
     )
 
 

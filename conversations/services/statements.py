@@ -15,7 +15,8 @@ from core.money import round_rupiah
 from invoices.services import invoice_create
 
 from .. import outgoing, rating, selectors
-from ..models import Conversation, MonthlyStatement
+from ..models import Conversation, MonthlyStatement, WhatsAppNumber
+from .charging import waba_locks
 
 
 def rupiah(amount: Decimal) -> int:
@@ -36,6 +37,8 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
                 statement, _created = MonthlyStatement.objects.get_or_create(organization=organization, month=month)
         except IntegrityError:
             statement = MonthlyStatement.objects.get(organization=organization, month=month)
+        # The WABAs' locks first (the app's one lock order): no settlement can hold a row we are about to bill.
+        waba_locks(WhatsAppNumber.objects.filter(organization=organization).values_list("waba_id", flat=True))
         statement = MonthlyStatement.objects.select_for_update().get(pk=statement.pk)
         if statement.invoice_id is not None or statement.summary:
             return statement

@@ -10,8 +10,8 @@ from conversations.services import whatsapp_number_add
 def rate_cards(db):
     """The seeded rate cards (a data migration). A transactional test anywhere in the suite flushes the
     database, so seed them again when they are gone."""
-    seed = importlib.import_module("conversations.migrations.0002_seed_rate_cards").seed
-    seed(apps, None)
+    for name in ("0002_seed_rate_cards", "0006_idr_rate_card"):
+        importlib.import_module(f"conversations.migrations.{name}").seed(apps, None)
 
 
 @pytest.fixture
@@ -32,3 +32,9 @@ def fixture_numbers(organization):
             ("614145445111849", "3827440200905116", "573138867064"),
         ]
     ]
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client

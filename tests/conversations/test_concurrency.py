@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 
-from conversations.models import Conversation, MonthlyStatement, WebhookEvent
+from conversations.models import ChargeCorrection, Conversation, MonthlyStatement, WebhookEvent
 from conversations.services import events_process, statement_close, whatsapp_number_add
 
 from .helpers import status_payload
@@ -74,3 +75,88 @@ def test_two_workers_closing_a_month_make_one_statement_and_one_invoice(organiza
     run_in_threads(lambda i: statement_close(organization=organization, month=date(2025, 7, 1)), 4)
     assert MonthlyStatement.objects.count() == 1
     assert Invoice.objects.filter(kind="statement").count() == 1
+
+
+def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(organization, monkeypatch, caplog):
+    """Each delivery carries statuses of two WABAs (free tier era service conversations and tiered PMP utility
+    messages), so both workers settle the same month groups in every batch. Before the WABA lock order, this
+    deadlocked on the free-tier settlement and fell back to one-by-one retries."""
+    from conversations import rating
+    from conversations.services import rate_card_import_apply, rate_card_import_preview
+
+    from .helpers import wrap
+
+    monkeypatch.setattr(rating, "FREE_TIER_SIZE", 3)
+    tiers = "Market,Currency,Category,Tier,Rate\nIndonesia,IDR,Utility,1-4,321\nIndonesia,IDR,Utility,5+,289\n"
+    preview = rate_card_import_preview(
+        file_name="t.csv", content=tiers.encode(), effective_from=date(2025, 7, 1), actor=None
+    )
+    rate_card_import_apply(rate_card_import=preview, actor=None)
+    for suffix in ("A", "B"):
+        whatsapp_number_add(
+            organization=organization, phone_number_id=f"PN-{suffix}", waba_id=f"WABA-{suffix}", display_number=suffix
+        )
+    service_at = int(datetime(2024, 3, 5, tzinfo=UTC).timestamp())
+    utility_at = int(datetime(2025, 8, 5, tzinfo=UTC).timestamp())
+    ids = []
+    for i in range(40):
+        entries = []
+        # Alternate which WABA comes first, so the two workers meet the groups in opposite orders.
+        for suffix in ("A", "B") if i % 2 else ("B", "A"):
+            statuses = [
+                {"id": f"svc-{suffix}-{i}", "status": "delivered", "timestamp": str(service_at + 97 * ((i * 7) % 40)),
+                 "recipient_id": f"62812{i:07d}", "conversation": {"id": f"conv-{suffix}-{i}", "origin": {"type": "service"}},
+                 "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}},
+                {"id": f"utl-{suffix}-{i}", "status": "delivered", "timestamp": str(utility_at + 61 * ((i * 11) % 40)),
+                 "recipient_id": f"62813{i:07d}",
+                 "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}},
+            ]  # fmt: skip
+            # A message read in this delivery and reported delivered (earlier) in the next one: a correction
+            # that moves its place in the month while the other worker settles the same month.
+            late = utility_at + 5000 + 13 * i
+            statuses.append(
+                {
+                    "id": f"late-{suffix}-{i}",
+                    "status": "read",
+                    "timestamp": str(late),
+                    "recipient_id": f"62814{i:07d}",
+                    "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"},
+                }
+            )
+            if i:
+                statuses.append(
+                    {
+                        "id": f"late-{suffix}-{i - 1}",
+                        "status": "delivered",
+                        "timestamp": str(utility_at - 4000 + 13 * i),
+                        "recipient_id": f"62814{i - 1:07d}",
+                    }
+                )
+            entries.append(wrap(statuses, phone_number_id=f"PN-{suffix}", waba_id=f"WABA-{suffix}")["entry"][0])
+        body = {"object": "whatsapp_business_account", "entry": entries}
+        ids.append(WebhookEvent.objects.create(body_sha256=f"{i:064d}", body=json.dumps(body)).pk)
+
+    def worker(n):
+        mine = ids[n::2]
+        for start in range(0, len(mine), 4):
+            events_process(event_ids=mine[start : start + 4])
+
+    with caplog.at_level("ERROR"):
+        run_in_threads(worker, 2)
+    assert "batch failed" not in caplog.text and "deadlock" not in caplog.text.lower()
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == len(ids)
+    for suffix in ("A", "B"):
+        service = Conversation.objects.filter(waba_id=f"WABA-{suffix}", category="service")
+        assert service.count() == 40 and service.filter(free_reason="free_tier").count() == 3
+        # The free ones are the first three that opened, whatever batch or worker rated them.
+        first = list(service.order_by("opened_at", "key").values_list("free_reason", flat=True)[:3])
+        assert first == ["free_tier"] * 3
+        utility = Conversation.objects.filter(waba_id=f"WABA-{suffix}", rate_category="utility").order_by("opened_at")
+        assert utility.count() == 80
+        assert list(utility.order_by("opened_at", "key").values_list("tier_position", flat=True)) == list(range(1, 81))
+        assert [int(p) for p in utility.order_by("opened_at", "key").values_list("price", flat=True)] == [321] * 4 + [
+            289
+        ] * 76
+    # A late delivered status corrects its message at most once (when its read was rated first), never twice.
+    assert ChargeCorrection.objects.count() <= 2 * 39
+    assert not ChargeCorrection.objects.values("conversation").annotate(n=Count("id")).filter(n__gt=1).exists()

@@ -40,8 +40,9 @@ def test_04_a_cbp_service_conversation_counts_once_across_sent_delivered_read_fa
     assert conversation.price == 0
     assert conversation.rated_price == Decimal("188")
     assert conversation.meta_billable is True
-    # Opened 24 hours before the conversation's expiry, as Meta reports it.
-    assert conversation.opened_at == datetime.fromtimestamp(1698339900 - 86400, tz=UTC)
+    # Opened when its message was delivered (Meta's rule), not 24 hours before the (minute-rounded) expiry, and
+    # not at the read webhook's (earlier, in this captured fixture) timestamp.
+    assert conversation.opened_at == datetime.fromtimestamp(1698266945, tz=UTC)
     assert str(conversation.month) == "2023-10-01"
     assert WebhookEvent.objects.count() == 4  # the repeats were Meta retries of the same bodies
 
@@ -151,7 +152,7 @@ def test_15_a_bare_pricing_fragment_is_flagged_not_a_500(client):
 
 
 @pytest.mark.parametrize("spelling", ["authentication_international", "authentication-international", "authentication"])
-def test_15_authentication_in_both_spellings_is_rated_as_authentication(client, fixture_numbers, spelling):
+def test_15_authentication_international_has_its_own_rate_in_both_spellings(client, fixture_numbers, spelling):
     fragment = load_fixture("15_pricing_fragment_authentication_international_meta_docs.json")
     payload = with_status(load_fixture("08_status_sent_marketing_PMP_regular_meta_docs.json"), "delivered")
     status = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
@@ -159,7 +160,10 @@ def test_15_authentication_in_both_spellings_is_rated_as_authentication(client, 
     status["recipient_id"] = "6281234567890"
     post(client, payload)
     conversation = Conversation.objects.get()
-    assert (conversation.category, conversation.market, conversation.price) == ("authentication", "ID", Decimal("430"))
+    # Reported as authentication; charged at the authentication-international rate when Meta says so.
+    expected = Decimal("430") if spelling == "authentication" else Decimal("2217")
+    assert (conversation.category, conversation.market, conversation.price) == ("authentication", "ID", expected)
+    assert conversation.rate_category == spelling.replace("-", "_")
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
 
 

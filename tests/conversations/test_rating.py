@@ -156,10 +156,11 @@ def test_without_a_pricing_model_the_date_decides(client, number):
     post(
         client,
         status_payload(
-            wamid="w1", status="delivered", timestamp=ts(2025, 6, 30, 23), conversation_id="c1", category="marketing"
+            wamid="w1", status="delivered", timestamp=ts(2025, 6, 30, 16), conversation_id="c1", category="marketing"
         ),
     )
-    post(client, status_payload(wamid="w2", status="delivered", timestamp=ts(2025, 7, 1, 1), category="marketing"))
+    # 17:00 UTC is midnight on 1 July in Jakarta, the WABA's time zone: per-message pricing from then on.
+    post(client, status_payload(wamid="w2", status="delivered", timestamp=ts(2025, 6, 30, 17), category="marketing"))
     assert sorted(Conversation.objects.values_list("pricing_model", "key")) == [("CBP", "c1"), ("PMP", "w2")]
 
 
