@@ -218,10 +218,36 @@ def purchase_resume(request, pk):
     return _go_to_payment(purchase)
 
 
+def _safe_next(request, value: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") else ""
+
+
 @organization_required(billing=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def purchase_cancel_view(request, pk):
+    """GET asks for confirmation (a page whose form POSTs here, so it works without JavaScript); POST cancels."""
     purchase = purchase_for(request.organization, pk)
+    if request.method == "GET":
+        if purchase.status != Purchase.Status.PENDING:
+            messages.info(request, _("This purchase is no longer waiting for payment."))
+            return redirect("billing:purchase_status", pk=purchase.pk)
+        back = _safe_next(request, request.GET.get("next", "")) or reverse(
+            "billing:purchase_status", args=[purchase.pk]
+        )
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": _("Cancel purchase"),
+                "question": _("Cancel the purchase of %(credits)s credits (%(order)s)?")
+                % {"credits": format_thousands(purchase.credits), "order": purchase.order_id},
+                "detail": _("Its payment page is closed and its invoice is voided. You can start a new top-up later."),
+                "action_url": reverse("billing:purchase_cancel", args=[purchase.pk]),
+                "fields": {"next": back},
+                "confirm_label": _("Cancel purchase"),
+                "cancel_url": back,
+            },
+        )
     try:
         purchase_cancel(purchase=purchase, actor=request.user)
     except PurchaseError as exc:
@@ -230,8 +256,8 @@ def purchase_cancel_view(request, pk):
         messages.success(
             request, _("Purchase %(order)s was cancelled and its invoice voided.") % {"order": purchase.order_id}
         )
-    next_url = request.POST.get("next") or ""
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    next_url = _safe_next(request, request.POST.get("next") or "")
+    if next_url:
         return redirect(next_url)
     return redirect("billing:purchase_status", pk=purchase.pk)
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
@@ -94,4 +95,7 @@ def spend_per_month(organization: Organization, *, months: int = 12, now: dateti
     for row in notes:
         key = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
         totals[key] = totals.get(key, 0) - row["total"]
-    return [{"month": k.strftime("%Y-%m"), "label": k.strftime("%b %Y"), "total": int(totals.get(k, 0))} for k in keys]
+    # The label names the month in the active language ("Des 2026" in Indonesian), through Django's locale.
+    return [
+        {"month": k.strftime("%Y-%m"), "label": date_format(k, "M Y"), "total": int(totals.get(k, 0))} for k in keys
+    ]
