@@ -38,7 +38,7 @@ from .selectors.purchases import (
     purchase_for,
 )
 from .services.auto_topup import auto_topup_configure, auto_topup_open_purchase
-from .services.purchases import PurchaseError, purchase_cancel, purchase_create, webhook_handle
+from .services.purchases import PurchaseError, credit_limits, purchase_cancel, purchase_create, webhook_handle
 
 SESSION_KEYS = "topup_idempotency_keys"
 
@@ -56,8 +56,13 @@ def top_up(request):
     if request.GET and form.is_valid():
         return redirect(reverse("topup:summary") + f"?credits={form.cleaned_data['credits']}")
     quotes = [price_quote(credits=n) for n in PRESETS]
+    typed = str(form["credits"].value() or "")
+    digits = "".join(ch for ch in typed if ch.isdigit())
     context = {
         "form": form,
+        "limits": credit_limits(),
+        # What was typed, grouped as the page groups it while typing ("15.000").
+        "credits_value": format_thousands(int(digits)) if digits and len(digits) <= 15 else typed,
         "quotes": quotes,
         "tiers": _tiers(),
         "tax_percent": quotes[0].tax_percent,
