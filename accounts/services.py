@@ -82,9 +82,18 @@ def organization_update_billing(*, organization: Organization, **fields: Any) ->
     return organization
 
 
+class InvitationError(ValueError):
+    """An invitation that cannot be sent; ``str(exc)`` is the translated message for the person inviting."""
+
+
 def invitation_create(*, organization: Organization, email: str, role: str, invited_by: User) -> Invitation:
-    """Invite a teammate by e-mail. Inviting the same address again re-sends the open invitation."""
+    """Invite a teammate by e-mail. Inviting the same address again re-sends the open invitation; inviting
+    someone who is already a member is refused (InvitationError): it would send a link that does nothing."""
     email = email.strip().lower()
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise InvitationError(
+            _("%(email)s is already a member of %(org)s.") % {"email": email, "org": organization.name}
+        )
     with transaction.atomic():
         invitation = Invitation.objects.filter(organization=organization, email=email, accepted_at__isnull=True).first()
         if invitation is None:

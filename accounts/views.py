@@ -117,11 +117,18 @@ def settings_page(request):
                 if role == Membership.Role.OWNER and request.membership.role != Membership.Role.OWNER:
                     invite_form.add_error("role", _("Only an owner can invite another owner."))
                 else:
-                    services.invitation_create(
-                        organization=org, email=invite_form.cleaned_data["email"], role=role, invited_by=request.user
-                    )
-                    messages.success(request, _("Invitation sent to %(email)s.") % invite_form.cleaned_data)
-                    return redirect("settings")
+                    try:
+                        services.invitation_create(
+                            organization=org,
+                            email=invite_form.cleaned_data["email"],
+                            role=role,
+                            invited_by=request.user,
+                        )
+                    except services.InvitationError as exc:
+                        invite_form.add_error("email", str(exc))
+                    else:
+                        messages.success(request, _("Invitation sent to %(email)s.") % invite_form.cleaned_data)
+                        return redirect("settings")
         elif action == "create_key":
             key_form = ApiKeyForm(request.POST, prefix="key")
             if key_form.is_valid():
@@ -154,6 +161,11 @@ def settings_page(request):
                 messages.success(request, _("%(email)s removed.") % {"email": membership.user.email})
             return redirect("settings")
 
+    elif request.GET.get("confirm") and can_manage:
+        confirmation = _settings_confirmation(request, org)
+        if confirmation is not None:
+            return render(request, "confirm.html", confirmation)
+
     return render(
         request,
         "accounts/settings.html",
@@ -169,6 +181,40 @@ def settings_page(request):
             "can_manage": can_manage,
         },
     )
+
+
+def _settings_confirmation(request, org) -> dict | None:
+    """The confirmation step of a destructive settings action (works without JavaScript): the Revoke and
+    Remove buttons open this page, whose form POSTs the action itself."""
+    action = request.GET.get("confirm")
+    back = reverse("settings")
+    if action == "revoke_key":
+        key = selectors.get_for_organization(
+            ApiKey.objects.filter(revoked_at__isnull=True), org, pk=request.GET.get("key_id")
+        )
+        return {
+            "title": _("Revoke API key"),
+            "question": _("Revoke the API key %(name)s (%(prefix)s…)?") % {"name": key.name, "prefix": key.prefix},
+            "detail": _("Calls with this key are refused at once. This cannot be undone: create a new key instead."),
+            "action_url": back,
+            "fields": {"action": "revoke_key", "key_id": key.pk},
+            "confirm_label": _("Revoke key"),
+            "cancel_url": back,
+        }
+    if action == "remove_member":
+        membership = selectors.get_for_organization(
+            Membership.objects.select_related("user"), org, pk=request.GET.get("membership_id")
+        )
+        return {
+            "title": _("Remove member"),
+            "question": _("Remove %(email)s from %(org)s?") % {"email": membership.user.email, "org": org.name},
+            "detail": _("They lose access to this organization at once. You can invite them again later."),
+            "action_url": back,
+            "fields": {"action": "remove_member", "membership_id": membership.pk},
+            "confirm_label": _("Remove member"),
+            "cancel_url": back,
+        }
+    return None
 
 
 def invitation_accept(request, token):

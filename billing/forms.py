@@ -1,22 +1,45 @@
 """Forms of the top-up flow: choose credits, then confirm the summary with billing details."""
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_billing_address
 from core.tax_ids import DOCUMENT_TIN, DOCUMENT_TYPES, clean_tax_identity
 
-from .selectors.purchases import CREDIT_STEP, MAX_CREDITS
-from .services.purchases import PurchaseError, validate_credits
+from .services.purchases import PurchaseError, credit_limits, validate_credits
+
+# Thousands separators a person types or pastes ("5.000", "5,000", "5 000"): the amount is the digits.
+_SEPARATORS = re.compile(r"[\s.,_\u00a0]")
 
 
 class CreditsField(forms.IntegerField):
+    """A number of credits as people write it (separators allowed), checked by validate_credits only, so
+    every error is one of its messages (never Django's "less than or equal to 10000000")."""
+
+    widget = forms.TextInput
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", CREDIT_STEP)
-        kwargs.setdefault("max_value", MAX_CREDITS)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "required": _("Choose a number of credits in multiples of 1,000."),
+                "invalid": _("Credits must be a positive multiple of 1,000."),
+            },
+        )
         super().__init__(**kwargs)
-        self.widget.attrs.update({"step": CREDIT_STEP, "inputmode": "numeric"})
+        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+
+    def widget_attrs(self, widget):
+        return {}  # no min/max/step attributes: the browser would answer in its own words
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = _SEPARATORS.sub("", value)
+        return super().to_python(value)
 
     def clean(self, value):
         value = super().clean(value)
@@ -26,8 +49,16 @@ class CreditsField(forms.IntegerField):
             raise forms.ValidationError(str(exc), code="invalid_credits") from exc
 
 
+def _limits_help():
+    return credit_limits()["help"]
+
+
+def _auto_topup_help():
+    return f"{_limits_help()} {_('You pay it like any top-up, by transfer, QRIS or e-wallet.')}"
+
+
 class ChooseCreditsForm(forms.Form):
-    credits = CreditsField(label=_("Credits"), help_text=_("Multiples of 1,000."))
+    credits = CreditsField(label=_("Credits"), help_text=lazy(_limits_help, str)())
 
 
 class CheckoutForm(forms.Form):
@@ -98,13 +129,18 @@ class CheckoutForm(forms.Form):
 class AutoTopUpForm(forms.Form):
     enabled = forms.BooleanField(label=_("Turn on auto top-up"), required=False)
     threshold = forms.IntegerField(
-        label=_("When my balance falls below (credits)"), min_value=1, max_value=100_000_000, initial=1000
+        label=_("When my balance falls below (credits)"),
+        min_value=1,
+        max_value=100_000_000,
+        initial=1000,
+        help_text=_("From 1 to 100.000.000 credits."),
+        error_messages={
+            key: _("Choose a threshold from 1 to 100.000.000 credits.")
+            for key in ("required", "invalid", "min_value", "max_value")
+        },
     )
-    credits = forms.IntegerField(
+    credits = CreditsField(
         label=_("Prepare a top-up of (credits)"),
-        min_value=1000,
-        max_value=MAX_CREDITS,
-        step_size=1000,
         initial=10000,
-        help_text=_("In multiples of 1,000. You pay it like any top-up, by transfer, QRIS or e-wallet."),
+        help_text=lazy(_auto_topup_help, str)(),
     )

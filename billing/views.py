@@ -41,6 +41,7 @@ from .selectors.purchases import (
 from .services.auto_topup import auto_topup_configure, auto_topup_open_purchase
 from .services.purchases import (
     PurchaseError,
+    credit_limits,
     invoice_payment_start,
     purchase_cancel,
     purchase_create,
@@ -63,8 +64,13 @@ def top_up(request):
     if request.GET and form.is_valid():
         return redirect(reverse("topup:summary") + f"?credits={form.cleaned_data['credits']}")
     quotes = [price_quote(credits=n) for n in PRESETS]
+    typed = str(form["credits"].value() or "")
+    digits = "".join(ch for ch in typed if ch.isdigit())
     context = {
         "form": form,
+        "limits": credit_limits(),
+        # What was typed, grouped as the page groups it while typing ("15.000").
+        "credits_value": format_thousands(int(digits)) if digits and len(digits) <= 15 else typed,
         "quotes": quotes,
         "tiers": _tiers(),
         "tax_percent": quotes[0].tax_percent,
@@ -239,6 +245,10 @@ def purchase_resume(request, pk):
     return _go_to_payment(purchase)
 
 
+def _safe_next(request, value: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") else ""
+
+
 @organization_required(billing=True)
 @require_POST
 def invoice_pay(request, pk):
@@ -257,9 +267,33 @@ def invoice_pay(request, pk):
 
 
 @organization_required(billing=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def purchase_cancel_view(request, pk):
+    """GET asks for confirmation (a page whose form POSTs here, so it works without JavaScript); POST cancels."""
     purchase = purchase_for(request.organization, pk)
+    if request.method == "GET":
+        if purchase.status != Purchase.Status.PENDING:
+            messages.info(request, _("This purchase is no longer waiting for payment."))
+            return redirect("billing:purchase_status", pk=purchase.pk)
+        back = _safe_next(request, request.GET.get("next", "")) or reverse(
+            "billing:purchase_status", args=[purchase.pk]
+        )
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": _("Cancel purchase"),
+                "question": _("Cancel the purchase of %(credits)s credits (%(order)s)?")
+                % {"credits": format_thousands(purchase.credits), "order": purchase.order_id},
+                "detail": _(
+                    "Its payment page is closed and no invoice number is used. You can start a new top-up later."
+                ),
+                "action_url": reverse("billing:purchase_cancel", args=[purchase.pk]),
+                "fields": {"next": back},
+                "confirm_label": _("Cancel purchase"),
+                "cancel_url": back,
+            },
+        )
     try:
         purchase_cancel(purchase=purchase, actor=request.user)
     except PurchaseError as exc:
@@ -268,8 +302,8 @@ def purchase_cancel_view(request, pk):
         messages.success(
             request, _("Purchase %(order)s was cancelled; no invoice was issued.") % {"order": purchase.order_id}
         )
-    next_url = request.POST.get("next") or ""
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    next_url = _safe_next(request, request.POST.get("next") or "")
+    if next_url:
         return redirect(next_url)
     return redirect("billing:purchase_status", pk=purchase.pk)
 

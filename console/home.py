@@ -219,12 +219,26 @@ FIGURE_PERMISSIONS = [
 ]
 
 
+def chart_rows(chart: dict | None) -> list[tuple]:
+    """The chart's text alternative, newest day first: (day, revenue or None, consumed or None)."""
+    if not chart:
+        return []
+    revenue, consumed = chart.get("revenue"), chart.get("consumed")
+    rows = [
+        (day, revenue[i] if revenue else None, consumed[i] if consumed else None)
+        for i, day in enumerate(chart["labels"])
+    ]
+    return rows[::-1]
+
+
 def home_figures(user) -> dict:
     tiles = home_tiles(user)
     labels = {"money": _("Money"), "credits": _("Credits"), "queues": _("Needs attention")}
+    chart = home_chart(user)
     return {
         "kpi_groups": [(labels[key], items) for key, items in tiles.items() if items],
-        "kpi_chart": home_chart(user),
+        "kpi_chart": chart,
+        "kpi_chart_rows": chart_rows(chart),
         "kpi_chart_days": CHART_DAYS,
         "kpi_as_of": timezone.localtime(),
     }

@@ -47,6 +47,12 @@ def conversation_list(request):
         ],
         "currency_label": _("Rupiah"),
     }
+    # The chart's text alternative: one row per day with a day's amount per category.
+    chart_rows = [
+        (d["day"], [d[c]["amount"] for c in Category.values], sum(d[c]["amount"] for c in Category.values))
+        for d in days
+        if any(d[c]["count"] for c in Category.values)
+    ]
     months = selectors.months_for(organization=organization)
     if month not in months:
         months = sorted([*months, month], reverse=True)
@@ -61,6 +67,8 @@ def conversation_list(request):
         "categories": categories,
         "total_count": sum(c["count"] for c in categories),
         "chart": chart,
+        "chart_columns": [labels[c] for c in Category.values],
+        "chart_rows": chart_rows,
         "has_chart": any(c["count"] for c in categories),
         "page": page,
         "statement": statement,

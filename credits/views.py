@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.decorators import organization_required
 from core.csv import stream_csv
@@ -39,11 +40,13 @@ def dashboard(request):
         "usage_30": total_30,
         "avg_per_day": round(avg_per_day),
         "days_left_estimate": int(balance // avg_per_day) if avg_per_day and balance else None,
+        # Month names through the active locale ("5 Des" in Indonesian), never strftime's English.
         "chart": {
-            "labels": [d["day"].strftime("%d %b") for d in days],
+            "labels": [date_format(d["day"], "j M") for d in days],
             "inbound": [d["inbound"] for d in days],
             "outbound": [d["outbound"] for d in days],
         },
+        "usage_rows": [(d["day"], d["inbound"], d["outbound"], d["total"]) for d in reversed(days)],
         "ledger": ledger,
         "reminder_days": REMINDER_DAYS,
     }

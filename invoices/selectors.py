@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.module_loading import import_string
 
 from accounts.models import Organization
@@ -150,3 +151,7 @@ def invoice_open_payment(invoice: Invoice) -> dict | None:
     if not path or not invoice.is_payable:
         return None
     return import_string(path)(invoice)
+    # The label names the month in the active language ("Des 2026" in Indonesian), through Django's locale.
+    return [
+        {"month": k.strftime("%Y-%m"), "label": date_format(k, "M Y"), "total": int(totals.get(k, 0))} for k in keys
+    ]

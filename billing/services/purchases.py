@@ -59,6 +59,7 @@ from ..selectors.purchases import CREDIT_STEP, MAX_CREDITS, price_quote
 __all__ = [
     "PurchaseError",
     "validate_credits",
+    "credit_limits",
     "purchase_create",
     "invoice_payment_start",
     "purchase_cancel",
@@ -87,23 +88,46 @@ class PurchaseError(ValueError):
         self.code = code
 
 
+def credit_limits() -> dict[str, object]:
+    """The limits validate_credits enforces and the words it uses, for forms that state them up front and
+    check as the customer types: the page and the server say the same thing."""
+    return {
+        "min": CREDIT_STEP,
+        "max": MAX_CREDITS,
+        "step": CREDIT_STEP,
+        "help": _("From %(min)s to %(max)s credits, in multiples of %(step)s.")
+        % {
+            "min": format_thousands(CREDIT_STEP),
+            "max": format_thousands(MAX_CREDITS),
+            "step": format_thousands(CREDIT_STEP),
+        },
+        "step_message": _step_message(),
+        "max_message": _max_message(),
+    }
+
+
+def _step_message() -> str:
+    return _("Credits must be a positive multiple of 1,000.")
+
+
+def _max_message() -> str:
+    return _("At most %(max)s credits per purchase.") % {"max": format_thousands(MAX_CREDITS)}
+
+
 def validate_credits(credits) -> int:
     """Credits are a positive whole multiple of 1,000 (and not absurdly large)."""
     if isinstance(credits, bool):
-        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
+        raise PurchaseError(_step_message(), code="invalid_credits")
     try:
         value = int(credits)
     except (TypeError, ValueError):
-        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits") from None
+        raise PurchaseError(_step_message(), code="invalid_credits") from None
     if isinstance(credits, float) and credits != value or isinstance(credits, str) and credits.strip() != str(value):
-        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
+        raise PurchaseError(_step_message(), code="invalid_credits")
     if value <= 0 or value % CREDIT_STEP:
-        raise PurchaseError(_("Credits must be a positive multiple of 1,000."), code="invalid_credits")
+        raise PurchaseError(_step_message(), code="invalid_credits")
     if value > MAX_CREDITS:
-        raise PurchaseError(
-            _("At most %(max)s credits per purchase.") % {"max": format_thousands(MAX_CREDITS)},
-            code="invalid_credits",
-        )
+        raise PurchaseError(_max_message(), code="invalid_credits")
     return value
 
 

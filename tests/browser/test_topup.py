@@ -30,7 +30,7 @@ def test_it_buys_5000_credits_with_the_sandbox_gateway(page, screenshot):
     page.click(".nav a:has-text('Top up')")
     page.wait_for_url(page.base_url + "/credits/top-up/")
     page.click(".preset[data-credits='5000']")
-    assert page.input_value("#id_credits") == "5000"
+    assert page.input_value("#id_credits") == "5.000"
     assert page.inner_text("#total") == "Rp 555.000"
     assert page.inner_text("#tax") == "Rp 55.000"
     screenshot(page, "topup-1-choose")
