@@ -139,7 +139,10 @@ def spend_per_month(organization: Organization, *, months: int = 12, now: dateti
     for row in notes:
         key = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
         totals[key] = totals.get(key, 0) - row["total"]
-    return [{"month": k.strftime("%Y-%m"), "label": k.strftime("%b %Y"), "total": int(totals.get(k, 0))} for k in keys]
+    # The label names the month in the active language ("Des 2026" in Indonesian), through Django's locale.
+    return [
+        {"month": k.strftime("%Y-%m"), "label": date_format(k, "M Y"), "total": int(totals.get(k, 0))} for k in keys
+    ]
 
 
 def invoice_open_payment(invoice: Invoice) -> dict | None:
@@ -151,7 +154,3 @@ def invoice_open_payment(invoice: Invoice) -> dict | None:
     if not path or not invoice.is_payable:
         return None
     return import_string(path)(invoice)
-    # The label names the month in the active language ("Des 2026" in Indonesian), through Django's locale.
-    return [
-        {"month": k.strftime("%Y-%m"), "label": date_format(k, "M Y"), "total": int(totals.get(k, 0))} for k in keys
-    ]
