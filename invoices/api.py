@@ -188,6 +188,13 @@ class InvoicePdfView(APIView):
         invoice = invoice_for(request.user.organization, pk)
         return pdf_response(invoice, invoice_pdf_bytes(invoice=invoice))
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An error (401, 404, ...) is JSON whatever the client asked for: never a body labelled application/pdf.
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
 
 def pdf_response(invoice: Invoice, content: bytes, *, inline: bool = False) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")

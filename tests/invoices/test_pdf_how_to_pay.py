@@ -51,7 +51,9 @@ def test_while_a_session_is_open_it_prints_the_virtual_account_and_a_qris_code(s
     assert sandbox.virtual_account(purchase.gateway_ref) in text
     assert "QRIS" in text and "Open until" in text
     # The QR is drawn (an inline SVG): the page has far more dark area than the same PDF without a session.
-    page = pdfium.PdfDocument(content)[0]
+    # The how-to-pay block follows the tax block, so it may be on a later page: look at the one that says QRIS.
+    document = pdfium.PdfDocument(content)
+    page = next(p for p in document if "QRIS" in p.get_textpage().get_text_range())
     picture = page.render(scale=1).to_pil().convert("L")
     dark = sum(1 for value in picture.getdata() if value < 80)
     assert dark > 3000
