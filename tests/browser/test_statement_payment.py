@@ -91,8 +91,9 @@ def test_three_abandoned_checkouts_use_no_invoice_number(page, owner, password, 
     assert "Payment request" in requests and "Rp 333.000" in requests
     assert "No invoices match." in page.inner_text("#invoices")
     screenshot(page, "payment-requests-1-list")
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.click("#payment-requests button:has-text('Cancel')")  # the third is given up from the list
+    page.click("#payment-requests a:has-text('Cancel')")  # the third is given up from the list
+    page.click("#confirm-action")  # destructive actions ask first (issue 19)
+    page.wait_for_url("**/billing/subscription/**")
     page.wait_for_selector("#payment-requests", state="detached")
     third.refresh_from_db()
     assert third.status == "cancelled"
