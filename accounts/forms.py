@@ -84,23 +84,26 @@ class BillingDetailsForm(forms.ModelForm):
         return country
 
     def clean(self):
-        data = super().clean()
-        try:
-            identity = clean_tax_identity(
-                document_type=data.get("tax_document_type", ""),
-                npwp=data.get("npwp", ""),
-                document_number=data.get("tax_document_number", ""),
-                nitku=data.get("nitku", ""),
-            )
-        except ValidationError as exc:
-            for field, errors in exc.error_dict.items():
-                for error in errors:
-                    self.add_error(field, error)
-            return data
-        data["npwp"] = identity["npwp"]
-        data["nitku"] = identity["nitku"]
-        data["tax_document_number"] = identity["document_number"]
+        return clean_tax_identity_fields(self, super().clean())
+
+
+def clean_tax_identity_fields(form: forms.Form, data: dict) -> dict:
+    """The organization's tax identity in ``data`` checked by ``core.tax_ids`` (the one rule for the settings
+    page and the staff form) and written back normalised; errors go on their field, or the form when it has none."""
+    try:
+        identity = clean_tax_identity(
+            document_type=data.get("tax_document_type", ""),
+            npwp=data.get("npwp", ""),
+            document_number=data.get("tax_document_number", ""),
+            nitku=data.get("nitku", ""),
+        )
+    except ValidationError as exc:
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
         return data
+    data.update(npwp=identity["npwp"], nitku=identity["nitku"], tax_document_number=identity["document_number"])
+    return data
 
 
 class LanguageForm(forms.ModelForm):

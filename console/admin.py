@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import MembershipInline
 from accounts.admin_mixins import AuditedAdminMixin
+from accounts.forms import clean_tax_identity_fields
 from accounts.models import ApiKey, Membership, Organization
 from accounts.services import organization_api_access_set
 from billing.models import Purchase
@@ -24,7 +25,6 @@ from core.admin import ReadOnlyAdmin, changelist_url, link
 from core.csv import stream_csv
 from core.money import format_rupiah, format_thousands
 from core.months import Month
-from core.tax_ids import clean_tax_identity
 from credits.models import LedgerEntry
 from credits.selectors import balance_for, ledger_for, lots_for
 from invoices.models import Invoice
@@ -56,20 +56,7 @@ class OrganizationAdminForm(forms.ModelForm):
         data = super().clean()
         if "tax_document_type" not in self.fields:
             return data
-        try:
-            identity = clean_tax_identity(
-                document_type=data.get("tax_document_type", ""),
-                npwp=data.get("npwp", ""),
-                document_number=data.get("tax_document_number", ""),
-                nitku=data.get("nitku", ""),
-            )
-        except ValidationError as exc:
-            for field, errors in exc.error_dict.items():
-                for error in errors:
-                    self.add_error(field if field in self.fields else None, error)
-            return data
-        data.update(nitku=identity["nitku"], tax_document_number=identity["document_number"])
-        return data
+        return clean_tax_identity_fields(self, data)
 
 
 @admin.register(Organization)

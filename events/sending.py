@@ -48,7 +48,7 @@ def signature_headers(*, msg_id: str, body: str, secrets: list[str], at: datetim
 
 
 def _timeout() -> httpx.Timeout:
-    total = float(getattr(settings, "EVENTS_HTTP_TIMEOUT", 10.0))
+    total = settings.EVENTS_HTTP_TIMEOUT  # seconds (a float setting), not money
     return httpx.Timeout(total, connect=min(3.0, total), pool=min(2.0, total))
 
 
@@ -84,7 +84,7 @@ def send(*, url: str, body: str, headers: dict[str, str]) -> SendResult:
     if ":" in target.host:
         host_header = f"[{target.host}]" if target.port == default_port else f"[{target.host}]:{target.port}"
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    deadline = started + float(getattr(settings, "EVENTS_HTTP_TIMEOUT", 10.0))
+    deadline = started + settings.EVENTS_HTTP_TIMEOUT
     try:
         request = client().build_request(
             "POST",
