@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,6 +23,7 @@ from accounts.decorators import organization_required
 from accounts.models import Membership
 from accounts.services import organization_update_billing
 from core.money import format_thousands
+from core.months import JAKARTA
 from credits.selectors import balance_for
 from invoices.selectors import invoice_for
 
@@ -209,7 +211,8 @@ def _paid_message(request, purchase: Purchase) -> None:
         _("Payment received: %(credits)s credits were added, valid until %(until)s. Invoice %(number)s is paid.")
         % {
             "credits": format_thousands(purchase.credits),
-            "until": timezone.localtime(purchase.lot.expires_at).strftime("%d %b %Y") if purchase.lot else "",
+            # Month names through the active locale ("5 Des 2026"), in Asia/Jakarta.
+            "until": date_format(timezone.localtime(purchase.lot.expires_at, JAKARTA), "j M Y") if purchase.lot else "",
             "number": purchase.invoice.number if purchase.invoice else "",
         },
     )

@@ -4,6 +4,7 @@ that matches no API route (``/api/v1/purchases/not-a-uuid``) is a JSON 404 like 
 
 from django.http import HttpResponseServerError, JsonResponse
 from django.template import loader
+from django.utils import translation
 from django.views import defaults
 
 from core.limits import API_PREFIX, WEBHOOK_PREFIX
@@ -36,5 +37,9 @@ def server_error(request, template_name="500.html"):
     if _machine(request):
         detail = {"error": "server_error", "detail": "Something went wrong on our side."}
         return JsonResponse({**detail, "request_id": getattr(request, "request_id", "")}, status=500)
-    template = loader.get_template(template_name)
-    return HttpResponseServerError(template.render({"request_id": getattr(request, "request_id", "")}))
+    # No request context (context processors may need the database) and the reader's language from the cookie or
+    # Accept-Language, in case the failure came before LocaleMiddleware chose it.
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        html = loader.get_template(template_name).render({"request_id": getattr(request, "request_id", "")})
+    return HttpResponseServerError(html)

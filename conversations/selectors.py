@@ -113,23 +113,27 @@ def months_for(*, organization: Organization) -> list[date]:
 
 
 def statement_lines(*, statement: MonthlyStatement) -> list[dict]:
-    """Invoice lines of a statement: one per category, market and price, billable conversations only."""
+    """Invoice lines of a statement: one per category, market, price and pricing model, billable conversations
+    (CBP) or messages (PMP) only. Each line is a code and its parameters (``invoices.models.LINE_DESCRIPTIONS``),
+    so that the invoice reads in its reader's language."""
     rows = (
         Conversation.objects.filter(statement=statement, price__gt=0)
-        .values("month", "category", "market", "price")
+        .values("month", "category", "market", "price", "pricing_model")
         .annotate(quantity=Count("pk"))
-        .order_by("month", "category", "market", "price")
+        .order_by("month", "category", "market", "pricing_model", "price")
     )
-    labels = dict(Category.choices)
-    lines = []
-    for row in rows:
-        market = "other markets" if row["market"] == "other" else row["market"]
-        lines.append(
-            {
-                "description": f"WhatsApp {labels.get(row['category'], row['category'])} conversations, "
-                f"{market}, {row['month']:%m/%Y}" + (" (reported late)" if row["month"] != statement.month else ""),
-                "quantity": row["quantity"],
-                "unit_price": row["price"],
-            }
-        )
-    return lines
+    return [
+        {
+            "code": "whatsapp",
+            "params": {
+                "category": row["category"],
+                "market": row["market"],
+                "month": f"{row['month']:%m/%Y}",
+                "pricing": row["pricing_model"],
+                "late": row["month"] != statement.month,
+            },
+            "quantity": row["quantity"],
+            "unit_price": row["price"],
+        }
+        for row in rows
+    ]

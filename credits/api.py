@@ -304,6 +304,12 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = LedgerEntry
         fields = ["id", "kind", "delta", "balance_after", "lot_id", "reference", "reason", "created_at"]
+        extra_kwargs = {
+            "reason": {
+                "help_text": "The entry's reason as stored: Saldo's own texts in English (the dashboard shows them "
+                "in the reader's language), a staff member's reason as they wrote it."
+            }
+        }
 
 
 class LedgerPagination(CursorPagination):

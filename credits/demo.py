@@ -23,15 +23,15 @@ def seed(*, organization, owner, stdout) -> None:
         return
     now = timezone.now()
     lots = [
-        # (days ago, credits, source, reference, reason, validity days)
+        # (days ago, credits, source, reference, description code, validity days)
         (45, 3000, "purchase", "demo-purchase-0", "", 25),
         (29, 5000, "purchase", "demo-purchase-1", "", 30),
         (12, 10000, "purchase", "demo-purchase-2", "", 30),
-        (5, 1000, "grant", "demo-welcome-bonus", "Welcome bonus for new WhatsApp number", 30),
+        (5, 1000, "grant", "demo-welcome-bonus", "welcome_bonus", 30),
     ]
     events: list[tuple[datetime, str, Any]] = []
-    for days_ago, credits, source, reference, reason, validity in lots:
-        events.append((_at(days_ago, 9), "grant", (credits, source, reference, reason, validity)))
+    for days_ago, credits, source, reference, code, validity in lots:
+        events.append((_at(days_ago, 9), "grant", (credits, source, reference, code, validity)))
     for days_ago in range(29, -1, -1):
         events.append((_at(days_ago, 13), "usage", days_ago))
         events.append((_at(days_ago, 23), "expire", None))
@@ -40,13 +40,13 @@ def seed(*, organization, owner, stdout) -> None:
             when = now
         with mock.patch.object(timezone, "now", return_value=when):
             if kind == "grant":
-                credits, source, reference, reason, validity = args
+                credits, source, reference, code, validity = args
                 lot_grant(
                     organization=organization,
                     credits=credits,
                     source=source,
                     reference=reference,
-                    reason=reason,
+                    description_code=code,
                     created_by=owner if source == "purchase" else None,
                     granted_at=when,
                     expires_at=when + timedelta(days=validity),

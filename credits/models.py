@@ -17,6 +17,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from core.texts import coded_text
+
+# The descriptions of ledger entries written by Saldo itself, by code (LedgerEntry.description_code). A staff
+# member's own words (a grant's reason) have no code: they are shown as written.
+LEDGER_DESCRIPTIONS = {
+    "purchase": _("Purchase %(order_id)s"),
+    "payment_reversed": _("Payment reversed by the gateway (%(status)s) for purchase %(order_id)s"),
+    "refund": _("Refunded: %(note)s"),
+    "lot_expired": _("Lot expired"),
+    "welcome_bonus": _("Welcome bonus for new WhatsApp number"),
+}
 
 
 def _unexpired(at) -> Q:
@@ -192,6 +203,11 @@ class LedgerEntry(models.Model):
     lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger")
     reference = models.CharField(_("reference"), max_length=200, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # ``reason`` as written (English for Saldo's own texts: the audit trail and the API read it); the code and
+    # parameters it was written from, so that pages show it in the reader's language (``description``).
+    # Database defaults: the usage charge function (migration 0010) inserts rows without them.
+    description_code = models.CharField(_("description code"), max_length=32, blank=True, default="", db_default="")
+    description_params = models.JSONField(_("description parameters"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -223,6 +239,11 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerImmutable("Ledger rows are never deleted; write a correcting row instead.")
+
+    @property
+    def description(self) -> str:
+        """What this entry was for, in the active language; rows without a code show their stored reason."""
+        return coded_text(LEDGER_DESCRIPTIONS, self.description_code, self.description_params, self.reason)
 
 
 class MessageUsage(models.Model):

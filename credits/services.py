@@ -27,9 +27,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.texts import stored_text
 
 from . import outgoing
-from .models import CreditBalance, CreditLot, LedgerEntry
+from .models import LEDGER_DESCRIPTIONS, CreditBalance, CreditLot, LedgerEntry
 from .selectors import balance_for
 from .signals import auto_topup_check
 
@@ -135,6 +136,16 @@ def _debit_lots(allocation: list[tuple]) -> None:
     )
 
 
+def _description(reason: str, code: str, params: dict | None) -> tuple[str, str, dict | None]:
+    """(reason, code, params) of a ledger row: Saldo's own texts come as a code and its parameters, and their
+    stored reason is the English text unless the caller gave one."""
+    if not code:
+        return reason, "", None
+    if code not in LEDGER_DESCRIPTIONS:
+        raise ValueError(f"unknown ledger description code {code!r}")
+    return reason or stored_text(LEDGER_DESCRIPTIONS, code, params), code, params or {}
+
+
 def _set_balance(balance: CreditBalance, new_value: int, now: datetime) -> None:
     fields = {"balance": new_value, "updated_at": now}
     CreditBalance.objects.filter(pk=balance.pk).update(**fields)
@@ -150,10 +161,13 @@ def _write_debits(
     now: datetime,
     reference: str = "",
     reason: str = "",
+    description_code: str = "",
+    description_params: dict | None = None,
     created_by=None,
 ) -> list[LedgerEntry]:
     """One ledger row per (lot_id, credits) taken, each with the running balance after it, then the balance row.
     The caller holds the balance row lock and has already taken the credits from the lots."""
+    reason, description_code, description_params = _description(reason, description_code, description_params)
     running = balance.balance
     rows = []
     for lot_id, n in debits:
@@ -167,6 +181,8 @@ def _write_debits(
                 lot_id=lot_id,
                 reference=reference,
                 reason=reason,
+                description_code=description_code,
+                description_params=description_params,
                 created_by=created_by if getattr(created_by, "pk", None) else None,
                 created_at=now,
             )
@@ -185,6 +201,8 @@ def lot_grant(
     credits: int,
     source: str,
     reason: str = "",
+    description_code: str = "",
+    description_params: dict | None = None,
     created_by=None,
     reference: str = "",
     granted_at: datetime | None = None,
@@ -192,7 +210,8 @@ def lot_grant(
 ) -> CreditLot:
     """Add a lot of ``credits`` valid until ``expires_at`` (default: granted_at + CREDIT_VALIDITY_DAYS),
     with its ledger row. Idempotent on (organization, source, reference) when reference is set: a replay
-    returns the existing lot and writes nothing.
+    returns the existing lot and writes nothing. Saldo's own texts come as ``description_code`` (one of
+    ``LEDGER_DESCRIPTIONS``) and ``description_params``; the stored reason is then their English text.
 
     A building block: it joins the caller's transaction (a payment's, a staff grant's). Staff grant through
     :func:`credits_grant`, which audits."""
@@ -200,6 +219,7 @@ def lot_grant(
         raise ValueError("credits must be a positive integer")
     if source not in CreditLot.Source.values:
         raise ValueError(f"unknown lot source {source!r}")
+    reason, description_code, description_params = _description(reason, description_code, description_params)
     reference = reference or ""
     now = timezone.now()
     granted_at = granted_at or now
@@ -237,6 +257,8 @@ def lot_grant(
                 lot=lot,
                 reference=reference,
                 reason=reason,
+                description_code=description_code,
+                description_params=description_params,
                 created_by=created_by if getattr(created_by, "pk", None) else None,
                 created_at=now,
             )
@@ -254,10 +276,19 @@ def lot_grant(
         raise
 
 
-def lot_clawback(*, lot: CreditLot, reason: str, reference: str = "", created_by=None) -> int:
+def lot_clawback(
+    *,
+    lot: CreditLot,
+    reason: str = "",
+    description_code: str = "",
+    description_params: dict | None = None,
+    reference: str = "",
+    created_by=None,
+) -> int:
     """Take back what is still unspent of ``lot`` (a reversal ledger row; remaining becomes 0) and return
     how many credits were taken back; the caller records the rest as owed. Idempotent per lot.
     Credits of an already expired lot are worthless: they are written down as expiry, and 0 is returned."""
+    reason, description_code, description_params = _description(reason, description_code, description_params)
     now = timezone.now()
     with transaction.atomic():
         balance = _lock_balance(lot.organization)
@@ -278,6 +309,8 @@ def lot_clawback(*, lot: CreditLot, reason: str, reference: str = "", created_by
                 lot=lot,
                 reference=reference,
                 reason=reason,
+                description_code=description_code,
+                description_params=description_params,
                 created_by=created_by if getattr(created_by, "pk", None) else None,
                 created_at=now,
             )
@@ -319,7 +352,7 @@ def lots_expire(*, now: datetime | None = None) -> int:
             CreditLot.objects.filter(pk__in=[lot["id"] for lot in lots]).update(remaining=0, expired_at=now)
             before = balance.balance
             debits = [(lot["id"], lot["remaining"]) for lot in lots]
-            _write_debits(balance, debits, kind=LedgerEntry.Kind.EXPIRY, now=now, reason="Lot expired")
+            _write_debits(balance, debits, kind=LedgerEntry.Kind.EXPIRY, now=now, description_code="lot_expired")
             outgoing.lots_expired(
                 balance.organization,
                 [{**lot, "remaining": 0, "expired": lot["remaining"]} for lot in lots],

@@ -58,6 +58,7 @@ def ledger_csv(request):
     """The whole ledger of the current organization, streamed (it can be long)."""
     org = request.organization
     header = ["id", "created_at", "kind", "delta", "balance_after", "lot_id", "lot_expires_at", "reference", "reason"]
+    header.append("description")  # the reason in the reader's language (Saldo's own texts); reason as stored
     entries = ledger_for(org).select_related("lot").order_by("id")
     rows = (
         [
@@ -70,6 +71,7 @@ def ledger_csv(request):
             timezone.localtime(e.lot.expires_at).isoformat() if e.lot_id else "",
             e.reference,
             e.reason,
+            e.description,
         ]
         for e in entries.iterator(chunk_size=2000)
     )

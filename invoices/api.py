@@ -29,6 +29,12 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = ["description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
+        extra_kwargs = {
+            "description": {
+                "help_text": "The line as stored: Saldo's own lines in English (pages and PDFs show them in the "
+                "reader's language)."
+            }
+        }
 
     def get_unit_price(self, line) -> int | str:
         # Whole rupiah as a JSON number; a fractional unit price (rare) as an exact decimal string.

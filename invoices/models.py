@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.texts import coded_text
+
 __all__ = ["TaxRule", "EfakturSettings", "Invoice", "InvoiceLine", "InvoiceNumberCounter", "InvoiceReminder"]
 
 
@@ -291,10 +293,48 @@ class Invoice(models.Model):
         return self.tax_base_kind == TaxBaseKind.DPP_NILAI_LAIN
 
 
+# WhatsApp categories as Meta names them (the same texts as conversations.models.Category, which this app cannot
+# import: conversations builds on invoices).
+_WHATSAPP_CATEGORIES = {
+    "marketing": _("Marketing"),
+    "utility": _("Utility"),
+    "authentication": _("Authentication"),
+    "authentication_international": _("Authentication-international"),
+    "service": _("Service"),
+}
+
+
+def _whatsapp_line(params) -> str:
+    """``{"category", "market", "month": "MM/YYYY", "pricing": "CBP"|"PMP", "late": bool}`` → one statement line."""
+    values = {
+        "category": str(_WHATSAPP_CATEGORIES.get(params["category"], params["category"])),
+        "market": str(_("other markets")) if params["market"] == "other" else params["market"],
+        "month": params["month"],
+    }
+    if params.get("pricing") == "PMP":
+        text = str(_("WhatsApp %(category)s messages, %(market)s, %(month)s")) % values
+    else:
+        text = str(_("WhatsApp %(category)s conversations, %(market)s, %(month)s")) % values
+    if params.get("late"):
+        text = str(_("%(line)s (reported late)")) % {"line": text}
+    return text
+
+
+# The descriptions of invoice lines written by Saldo itself, by code (InvoiceLine.description_code).
+LINE_DESCRIPTIONS = {
+    "credits": _("Chatbot message credits, valid %(days)s days from payment"),
+    "whatsapp": _whatsapp_line,
+}
+
+
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
+    # The text as written (English for Saldo's own lines; the API returns it), and the code and parameters it was
+    # written from, so that pages, e-mails and PDFs show it in their reader's language (``label``).
     description = models.CharField(_("description"), max_length=255)
+    description_code = models.CharField(_("description code"), max_length=32, blank=True, default="", db_default="")
+    description_params = models.JSONField(_("description parameters"), null=True, blank=True)
     quantity = models.BigIntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price (Rp)"), max_digits=16, decimal_places=2)
     amount = models.BigIntegerField(_("amount (Rp)"))
@@ -317,6 +357,11 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def label(self) -> str:
+        """The description in the active language; lines without a code show their stored text."""
+        return coded_text(LINE_DESCRIPTIONS, self.description_code, self.description_params, self.description)
 
     @property
     def tax_percent(self):

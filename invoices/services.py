@@ -53,9 +53,10 @@ from core.tax_ids import (
     normalize_nitku,
     normalize_npwp,
 )
+from core.texts import stored_text
 
 from . import outgoing
-from .models import Invoice, InvoiceLine, InvoiceNumberCounter
+from .models import LINE_DESCRIPTIONS, Invoice, InvoiceLine, InvoiceNumberCounter
 from .reminders import statement_issued_notify
 from .selectors import invoice_open_payment
 from .tax import TaxTerms, tax_date_of, tax_terms_of_invoice, tax_terms_on
@@ -243,7 +244,9 @@ def invoice_create(
     tax_date: date | datetime | None = None,
 ) -> Invoice:
     """Create an invoice with its lines (each ``description``, ``quantity``, ``unit_price`` and optional
-    ``tax_rate``, an override of the rule's rate for that line, e.g. 0). The tax terms are those of the rule in
+    ``tax_rate``, an override of the rule's rate for that line, e.g. 0). Saldo's own lines give ``code`` (one of
+    ``LINE_DESCRIPTIONS``) and ``params`` instead of (or beside) ``description``: the stored description is then
+    their English text and pages show them in the reader's language. The tax terms are those of the rule in
     force on ``tax_date`` (default today in Asia/Jakarta) or, for a credit note or replacement (``corrects``),
     those frozen on the corrected invoice; per line DPP, DPP Nilai Lain and PPN as ``invoices.tax`` rounds them.
     Buyer details are frozen now (``buyer`` keys override the organization's billing info). With
@@ -305,11 +308,17 @@ def invoice_create(
         subtotal += amount
         tax += line_tax
         other_total += other_base
+        code, params = line.get("code") or "", line.get("params")
+        if code and code not in LINE_DESCRIPTIONS:
+            raise ValueError(f"unknown invoice line code {code!r}")
+        description = line.get("description") or (stored_text(LINE_DESCRIPTIONS, code, params) if code else "")
         objs.append(
             InvoiceLine(
                 invoice=invoice,
                 position=position,
-                description=str(line["description"])[:255],
+                description=str(description)[:255],
+                description_code=code,
+                description_params=(params or {}) if code else None,
                 quantity=quantity,
                 unit_price=unit_price,
                 amount=amount,
@@ -401,6 +410,8 @@ def _copy_lines(invoice: Invoice) -> list[dict]:
     return [
         {
             "description": line.description,
+            "code": line.description_code,
+            "params": line.description_params,
             "quantity": line.quantity,
             "unit_price": line.unit_price,
             "tax_rate": line.tax_rate,

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.services import audit_record
 from core.money import format_thousands
+from core.months import JAKARTA
 from invoices.models import Invoice
 from invoices.services import (
     invoice_credit_note,
@@ -136,8 +137,9 @@ def enabled_method_codes() -> list[str]:
     return list(PaymentMethod.objects.filter(enabled=True).values_list("code", flat=True))
 
 
-def _new_order_id() -> str:
-    return "SLD-" + timezone.now().strftime("%y%m%d") + "-" + secrets.token_hex(5).upper()
+def _new_order_id(now: datetime) -> str:
+    """``SLD-YYMMDD-XXXXXXXXXX``, dated by the Asia/Jakarta calendar (the customer's and the invoice's day)."""
+    return "SLD-" + timezone.localtime(now, JAKARTA).strftime("%y%m%d") + "-" + secrets.token_hex(5).upper()
 
 
 def _billing_snapshot(organization: Organization, billing: dict | None) -> dict:
@@ -158,10 +160,6 @@ def _billing_snapshot(organization: Organization, billing: dict | None) -> dict:
         snapshot[key] = (defaults[key] if value is None else str(value)).strip()
     snapshot["name"] = snapshot["name"] or organization.name
     return snapshot
-
-
-def _line_description(credits: int) -> str:
-    return _("Chatbot message credits, valid %(days)s days from payment") % {"days": settings.CREDIT_VALIDITY_DAYS}
 
 
 def purchase_create(
@@ -193,9 +191,8 @@ def purchase_create(
     quote = price_quote(credits=credits, at=now)
     snapshot = _billing_snapshot(organization, billing)
     purchase_id = uuid.uuid4()
-    order_id = _new_order_id()
+    order_id = _new_order_id(now)
     expires_at = now + timedelta(hours=settings.PAYMENT_SESSION_HOURS)
-    description = _line_description(credits)
     session = gateway.create_session(
         order_id=order_id,
         amount=quote.total,
@@ -239,7 +236,8 @@ def purchase_create(
                 organization=organization,
                 lines=[
                     {
-                        "description": description,
+                        "code": "credits",
+                        "params": {"days": settings.CREDIT_VALIDITY_DAYS},
                         "quantity": credits,
                         "unit_price": quote.unit_price,
                         "tax_rate": quote.tax_rate,
@@ -325,7 +323,7 @@ def invoice_payment_start(
 
     gateway = gateway or get_gateway()
     purchase_id = uuid.uuid4()
-    order_id = _new_order_id()
+    order_id = _new_order_id(now)
     expires_at = now + timedelta(hours=settings.PAYMENT_SESSION_HOURS)
     label = _("Invoice %(number)s") % {"number": invoice.number}
     session = gateway.create_session(
@@ -432,7 +430,8 @@ def _grant_and_pay(purchase: Purchase, *, now: datetime, payment_reference: str,
             organization=purchase.organization,
             credits=purchase.credits,
             source="purchase",
-            reason=f"Purchase {purchase.order_id}",
+            description_code="purchase",
+            description_params={"order_id": purchase.order_id},
             created_by=created_by,
             reference=f"purchase:{purchase.pk}",
             granted_at=now,
@@ -484,12 +483,18 @@ def _apply_closed(purchase: Purchase, status: str, now: datetime, reason: str) -
     return True
 
 
-def _clawback(purchase: Purchase, *, reason: str, reference: str, created_by=None) -> None:
+def _clawback(purchase: Purchase, *, code: str, params: dict, reference: str, created_by=None) -> None:
     from credits.services import lot_clawback
 
     if purchase.lot_id is None:
         return
-    taken = lot_clawback(lot=purchase.lot, reason=reason, reference=reference, created_by=created_by)
+    taken = lot_clawback(
+        lot=purchase.lot,
+        description_code=code,
+        description_params=params,
+        reference=reference,
+        created_by=created_by,
+    )
     purchase.clawed_back_credits = taken
     purchase.owed_credits = max(purchase.credits - taken, 0)
 
@@ -500,7 +505,8 @@ def _apply_reversed(purchase: Purchase, event: PaymentEvent, now: datetime) -> N
     purchase.reversed_at = now
     _clawback(
         purchase,
-        reason=f"Payment {event.raw_status or 'reversed'} for purchase {purchase.order_id}",
+        code="payment_reversed",
+        params={"status": event.raw_status or "reversed", "order_id": purchase.order_id},
         reference=f"reversal:{purchase.pk}",
     )
     if purchase.status == Purchase.Status.PENDING:
@@ -787,7 +793,7 @@ def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Pur
     before = _review_state(purchase)
     now = timezone.now()
     if purchase.lot_id and purchase.reversed_at is None:
-        _clawback(purchase, reason=f"Refunded: {note}", reference=f"refund:{purchase.pk}", created_by=actor)
+        _clawback(purchase, code="refund", params={"note": note}, reference=f"refund:{purchase.pk}", created_by=actor)
     if purchase.invoice_id and not purchase.pays_invoice:  # an invoice paid by another payment stays as it is
         if purchase.invoice.status == Invoice.Status.PAID:
             invoice_credit_note(invoice=purchase.invoice, reason=f"Refunded: {note}", actor=actor)

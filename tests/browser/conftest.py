@@ -56,9 +56,11 @@ def screenshot(tmp_path):
     otherwise in a temporary folder, so a test run leaves the work tree clean."""
     folder = SCREENSHOTS if os.environ.get("SALDO_SCREENSHOTS") == "1" else tmp_path
 
-    def take(page, name: str, full_page: bool = True):
+    def take(page, name: str, full_page: bool = True) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
 
     return take
 
