@@ -87,9 +87,10 @@ class BillingDetailsForm(forms.ModelForm):
         return clean_tax_identity_fields(self, super().clean())
 
 
-def clean_tax_identity_fields(form: forms.Form, data: dict) -> dict:
+def clean_tax_identity_fields(form: forms.BaseForm, data: dict | None) -> dict:
     """The organization's tax identity in ``data`` checked by ``core.tax_ids`` (the one rule for the settings
     page and the staff form) and written back normalised; errors go on their field, or the form when it has none."""
+    data = data if data is not None else {}
     try:
         identity = clean_tax_identity(
             document_type=data.get("tax_document_type", ""),

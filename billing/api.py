@@ -12,65 +12,9 @@ from rest_framework.views import APIView
 from accounts.api_errors import api_error
 
 from .gateways import GatewayError
-from .models.purchases import Purchase
-from .selectors.purchases import purchase_current_session, purchase_for, purchases_for
+from .selectors.purchases import purchase_for, purchases_for
+from .serializers import PurchaseSerializer
 from .services.purchases import PurchaseError, purchase_create, validate_credits
-
-
-class PurchaseSerializer(serializers.ModelSerializer):
-    gateway_ref = serializers.CharField(allow_null=True)
-    payment_url = serializers.SerializerMethodField()
-    expires_at = serializers.SerializerMethodField()
-    invoice_id = serializers.SerializerMethodField()
-    lot_id = serializers.UUIDField(allow_null=True)
-
-    class Meta:
-        model = Purchase
-        fields = [
-            "id",
-            "status",
-            "credits",
-            "unit_price",
-            "subtotal",
-            "tax",
-            "total",
-            "gateway",
-            "gateway_ref",
-            "payment_url",
-            "expires_at",
-            "invoice_id",
-            "lot_id",
-            "created_at",
-            "paid_at",
-            "owed_credits",
-        ]
-
-    def _session(self, purchase):
-        cache = self.context.setdefault("_sessions", {})
-        if purchase.pk not in cache:
-            cache[purchase.pk] = purchase_current_session(purchase)
-        return cache[purchase.pk]
-
-    def get_payment_url(self, purchase) -> str | None:
-        session = self._session(purchase)
-        if session is None:
-            return None
-        url = session.redirect_url
-        request = self.context.get("request")
-        if url.startswith("/") and request is not None:
-            url = request.build_absolute_uri(url)
-        return url
-
-    def get_invoice_id(self, purchase) -> str | None:
-        """Null until the payment is confirmed: a payment request is not an invoice (DESIGN.md)."""
-        invoice = purchase.invoice
-        if invoice is None or invoice.number is None:
-            return None
-        return str(invoice.pk)
-
-    def get_expires_at(self, purchase) -> str | None:
-        session = self._session(purchase)
-        return serializers.DateTimeField().to_representation(session.expires_at) if session else None
 
 
 class PurchaseCreateSerializer(serializers.Serializer):

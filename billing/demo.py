@@ -25,7 +25,7 @@ def seed(*, organization, owner, stdout) -> None:
             purchase=purchase,
             event=PaymentEvent(
                 status=PAID,
-                gateway_ref=purchase.gateway_ref,
+                gateway_ref=purchase.gateway_ref or "",
                 amount=purchase.total,
                 raw_status="settlement",
                 transaction_id="demo-settlement-1",

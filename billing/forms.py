@@ -92,7 +92,7 @@ class CheckoutForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         try:
             identity = clean_tax_identity(
                 document_type=data.get("tax_document_type") or DOCUMENT_TIN,

@@ -8,8 +8,9 @@ import events
 from events import types
 
 from .models.purchases import Purchase
+from .serializers import PurchaseSerializer
 
-_TYPES = {
+_TYPES: dict[str, str] = {
     Purchase.Status.PAID: types.PURCHASE_PAID,
     Purchase.Status.EXPIRED: types.PURCHASE_EXPIRED,
     Purchase.Status.FAILED: types.PURCHASE_FAILED,
@@ -21,7 +22,4 @@ def purchase_status_changed(purchase: Purchase, before: str) -> None:
     event_type = _TYPES.get(purchase.status)
     if purchase.status == before or event_type is None:
         return
-    # A real cycle: billing.api imports the purchase services, which call this module.
-    from .api import PurchaseSerializer
-
     events.emit(organization=purchase.organization, type=event_type, payload=PurchaseSerializer(purchase).data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import segno
 from django.conf import settings
@@ -79,7 +80,7 @@ def top_up(request):
         "tax_rate": str(quotes[0].tax_rate),
         # DPP Nilai Lain = numerator/denominator × DPP (1/1 when PPN is on the full price): the live total in
         # the page computes PPN as the invoice does.
-        "tax_factor": (quotes[0].terms.numerator, quotes[0].terms.denominator),
+        "tax_factor": (terms.numerator, terms.denominator) if (terms := quotes[0].terms) else (1, 1),
         "validity_days": settings.CREDIT_VALIDITY_DAYS,
         "pending": Purchase.objects.filter(organization=request.organization, status=Purchase.Status.PENDING).order_by(
             "-created_at"
@@ -110,7 +111,7 @@ def _summary_context(request, form, credits: int) -> dict:
     return {
         "form": form,
         "quote": quote,
-        "valid_until": timezone.now() + timezone.timedelta(days=quote.validity_days),
+        "valid_until": timezone.now() + timedelta(days=quote.validity_days),
         "session_hours": settings.PAYMENT_SESSION_HOURS,
         "gateway": settings.PAYMENT_GATEWAY,
     }
@@ -203,7 +204,8 @@ def _status_context(purchase: Purchase) -> dict:
 def _paid_message(request, purchase: Purchase) -> None:
     if purchase.pays_invoice:
         messages.success(
-            request, _("Payment received: invoice %(number)s is paid.") % {"number": purchase.invoice.number}
+            request,
+            _("Payment received: invoice %(number)s is paid.") % {"number": getattr(purchase.invoice, "number", "")},
         )
         return
     messages.success(
@@ -337,7 +339,7 @@ def _sandbox_notify(purchase: Purchase, action: str, method: str):
     if action not in ("pay", "expire", "cancel", "fail"):
         return HttpResponse(status=400)
     payload = sandbox_gateway.notification(
-        gateway_ref=purchase.gateway_ref,
+        gateway_ref=purchase.gateway_ref or "",
         amount=purchase.total,
         action=action,
         transaction_id=str(uuid.uuid4()),
@@ -350,7 +352,7 @@ def _sandbox_notify(purchase: Purchase, action: str, method: str):
 
 def _sandbox_methods():
     enabled = PaymentMethod.objects.filter(enabled=True)
-    groups = {kind: [] for kind, _label in payment_methods.KINDS}
+    groups: dict[str, list[str]] = {kind: [] for kind, _label in payment_methods.KINDS}
     for row in enabled:
         if row.method:
             groups[row.kind].append(row.method)
@@ -384,7 +386,7 @@ def sandbox_method_page(request, ref, method):
         raise Http404
     if request.method == "POST":
         return _sandbox_notify(purchase, request.POST.get("action", ""), method)
-    context = {
+    context: dict[str, object] = {
         "purchase": purchase,
         "session": purchase_current_session(purchase),
         "method": chosen,

@@ -53,7 +53,7 @@ class OrganizationAdminForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose the fields shown
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if "tax_document_type" not in self.fields:
             return data
         return clean_tax_identity_fields(self, data)

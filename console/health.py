@@ -3,12 +3,10 @@ of the last successful run of every job and turns 503 when one is overdue."""
 
 from __future__ import annotations
 
-from celery import signals
+from celery import current_app, signals
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-
-from config.celery_app import app
 
 from .models import JobHeartbeat
 
@@ -75,7 +73,8 @@ def database_status() -> str:
 
 def broker_status() -> str:
     try:
-        with app.connection_for_write() as conn:
+        # Celery's current app is the project's (config.celery_app, loaded with Django): no import upward.
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # noqa: BLE001 - report, never raise
         return f"error: {exc.__class__.__name__}"

@@ -13,6 +13,7 @@ import json
 import re
 
 from django.db import connection, models
+from django.db.models.options import Options
 
 
 def _values(objs, field: models.Field) -> tuple[list, str]:
@@ -20,6 +21,13 @@ def _values(objs, field: models.Field) -> tuple[list, str]:
     if isinstance(field, models.JSONField):
         return [json.dumps(getattr(obj, field.attname)) for obj in objs], "text[]"
     return [getattr(obj, field.attname) for obj in objs], f"{_base_type(field)}[]"
+
+
+def _column(meta: Options, name: str) -> models.Field:
+    field = meta.get_field(name)
+    if not isinstance(field, models.Field):  # a reverse relation has no column to set
+        raise TypeError(f"{meta.label}.{name} is not a column")
+    return field
 
 
 def _cast(field: models.Field, ref: str) -> str:
@@ -31,7 +39,7 @@ def bulk_update(model: type[models.Model], objs: list, fields: list[str]) -> Non
         return
     meta = model._meta
     pk = meta.pk
-    columns = [meta.get_field(name) for name in fields]
+    columns = [_column(meta, name) for name in fields]
     arrays, casts = [], []
     for field in [pk, *columns]:
         values, cast = _values(objs, field)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -37,7 +38,7 @@ def seed(*, organization, owner, stdout) -> None:
         recipient = country + "".join(str(rng.randrange(10)) for _ in range(10 if country == "62" else 7))
         category = rng.choice(categories)
         pricing_type = "free_customer_service" if category == "service" or rng.random() < 0.15 else "regular"
-        common = dict(
+        common: dict[str, Any] = dict(
             event_id=None, waba_id=DEMO_WABA_ID, phone_number_id=DEMO_PHONE_NUMBER_ID,
             display_number=DEMO_DISPLAY_NUMBER, wamid=f"wamid.demo.{i:05d}", recipient=recipient,
             pricing_model="PMP", pricing_category=category, pricing_type=pricing_type,

@@ -46,7 +46,7 @@ def conversations_for(*, organization: Organization, month: date) -> QuerySet[Co
     return Conversation.objects.filter(organization=organization, month=month).order_by("-opened_at", "-pk")
 
 
-def _rupiah(amount) -> int:
+def _rupiah(amount: Decimal | int | None) -> int:
     return round_rupiah(amount or Decimal(0))
 
 

@@ -10,7 +10,7 @@ from . import selectors
 from .models import Category
 
 PAGE_SIZE = 25
-CATEGORY_COLOURS = {
+CATEGORY_COLOURS: dict[str, str] = {
     Category.MARKETING: "#0f766e",
     Category.UTILITY: "#5eead4",
     Category.AUTHENTICATION: "#f59e0b",

@@ -13,9 +13,13 @@ Coretax's buyer document types are ``TIN`` (an NPWP), ``National ID`` (NIK), ``P
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = [
     "DOCUMENT_TIN",
@@ -51,7 +55,7 @@ _SEPARATORS = set(".- ")
 _DOCUMENT_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
 
 
-def _digits(value: str, code: str, message) -> str:
+def _digits(value: str, code: str, message: StrOrPromise) -> str:
     value = (value or "").strip()
     if any(not (ch.isdigit() or ch in _SEPARATORS) for ch in value) or any(
         ch.isdigit() and ch not in "0123456789" for ch in value

@@ -241,6 +241,11 @@ class LedgerEntry(models.Model):
         raise LedgerImmutable("Ledger rows are never deleted; write a correcting row instead.")
 
     @property
+    def abs_delta(self) -> int:
+        """The size of the movement, for statements that show the sign apart."""
+        return abs(self.delta)
+
+    @property
     def description(self) -> str:
         """What this entry was for, in the active language; rows without a code show their stored reason."""
         return coded_text(LEDGER_DESCRIPTIONS, self.description_code, self.description_params, self.reason)

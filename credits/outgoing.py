@@ -17,14 +17,20 @@ the same payload, dedupe key and subscription rule, and returns the deliveries t
 
 from __future__ import annotations
 
+from typing import Any
+
 import events
 from events import types
 
 from .models import CreditLot
 
 
-def lot_json(lot) -> dict:
-    get = lot.get if isinstance(lot, dict) else lambda name: getattr(lot, name)
+def lot_json(lot: CreditLot | dict[str, Any]) -> dict:
+    """A lot in the API's shape, from the model or from a row of raw SQL (the charge statement's)."""
+
+    def get(name: str) -> Any:
+        return lot[name] if isinstance(lot, dict) else getattr(lot, name)
+
     return {
         "id": str(get("id")),
         "source": get("source"),

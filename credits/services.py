@@ -95,19 +95,23 @@ class ChargeResult:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _lock_balance(organization: Organization, *, create: bool = True) -> CreditBalance | None:
+def _lock_balance(organization: Organization) -> CreditBalance:
     """Lock (creating it if needed) the organization's balance row. Call inside a transaction."""
-    if create:
-        CreditBalance.objects.bulk_create([CreditBalance(organization=organization)], ignore_conflicts=True)
+    CreditBalance.objects.bulk_create([CreditBalance(organization=organization)], ignore_conflicts=True)
+    return CreditBalance.objects.select_for_update().get(organization=organization)
+
+
+def _lock_existing_balance(organization: Organization) -> CreditBalance | None:
+    """Lock the balance row if the organization has one (an organization that never had credits has none)."""
     return CreditBalance.objects.select_for_update().filter(organization=organization).first()
 
 
-def _expired_unswept(organization_id, now: datetime) -> int:
+def _expired_unswept(organization_id: uuid.UUID, now: datetime) -> int:
     """Credits still counted in the balance row although their lot has expired (expiry job not run yet)."""
     return CreditLot.objects.filter(organization_id=organization_id).expired_unswept(now).remaining_sum()
 
 
-def _spendable_lots(organization_id, now: datetime) -> list[tuple]:
+def _spendable_lots(organization_id: uuid.UUID, now: datetime) -> list[tuple]:
     return list(
         CreditLot.objects.filter(organization_id=organization_id)
         .spendable(now)
@@ -163,7 +167,7 @@ def _write_debits(
     reason: str = "",
     description_code: str = "",
     description_params: dict | None = None,
-    created_by=None,
+    created_by: User | None = None,
 ) -> list[LedgerEntry]:
     """One ledger row per (lot_id, credits) taken, each with the running balance after it, then the balance row.
     The caller holds the balance row lock and has already taken the credits from the lots."""
@@ -203,7 +207,7 @@ def lot_grant(
     reason: str = "",
     description_code: str = "",
     description_params: dict | None = None,
-    created_by=None,
+    created_by: User | None = None,
     reference: str = "",
     granted_at: datetime | None = None,
     expires_at: datetime | None = None,
@@ -283,7 +287,7 @@ def lot_clawback(
     description_code: str = "",
     description_params: dict | None = None,
     reference: str = "",
-    created_by=None,
+    created_by: User | None = None,
 ) -> int:
     """Take back what is still unspent of ``lot`` (a reversal ledger row; remaining becomes 0) and return
     how many credits were taken back; the caller records the rest as owed. Idempotent per lot.
@@ -499,7 +503,7 @@ def _required_reason(reason: str) -> str:
 _CHARGE_SQL = outgoing.CHARGE_SQL
 
 
-def _replay(message: UsageMessage, direction: str, occurred_at, spendable_after: int) -> ChargeResult:
+def _replay(message: UsageMessage, direction: str, occurred_at: datetime | None, spendable_after: int) -> ChargeResult:
     if direction != message.direction or occurred_at != message.occurred_at:
         raise UsageConflict(message.message_id)
     return ChargeResult(message.message_id, spendable_after, created=False)
@@ -530,7 +534,7 @@ def usage_charge(
                 **outgoing.charge_params(organization, now),
             },
         )
-        row = cursor.fetchone() or (None, None, None, None, None, [])  # no row: refused, nothing written
+        row: tuple = cursor.fetchone() or (None, None, None, None, None, [])  # no row: refused, nothing written
         charged_balance, e_direction, e_occurred_at, e_balance, expired, deliveries = row
     outgoing.charge_committed(deliveries)
     if charged_balance is not None:
@@ -579,7 +583,7 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
     usage rows and day counts. Returns (results, balance)."""
     batch_ref = f"batch:{uuid.uuid4()}"
     with transaction.atomic(durable=True):
-        balance = _lock_balance(organization, create=False)
+        balance = _lock_existing_balance(organization)
         now = timezone.now()
         ids = list({m.message_id for m in messages})
         existing = _existing_usage(organization, ids) if ids else {}
@@ -620,12 +624,12 @@ def usage_charge_batch(*, organization: Organization, messages: list[UsageMessag
                 seen[m.message_id] = (*fields, BATCH_CHARGED)
             elif detail is None and m.message_id not in seen and m.message_id not in existing:
                 seen[m.message_id] = (*fields, status)
-            result = {"message_id": m.message_id, "status": status}
+            result: dict[str, object] = {"message_id": m.message_id, "status": status}
             if status == BATCH_INVALID:
                 result["detail"] = detail or _("This message_id was already charged with other fields.")
             results.append(result)
 
-        if charged:
+        if charged and balance is not None:  # nothing is charged without a balance row (no lots, nothing left)
             allocation = _allocate(lots, len(charged))
             _debit_lots(allocation)
             _bulk_insert_usage(organization, charged, allocation, available, now)
@@ -666,7 +670,13 @@ FROM msg JOIN alloc ON msg.i > alloc.lo AND msg.i <= alloc.hi
 """
 
 
-def _bulk_insert_usage(organization, charged, allocation, available, now) -> None:
+def _bulk_insert_usage(
+    organization: Organization,
+    charged: list[UsageMessage],
+    allocation: list[tuple],
+    available: int,
+    now: datetime,
+) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             _BATCH_INSERT_SQL,

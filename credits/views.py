@@ -1,4 +1,6 @@
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.shortcuts import render
 from django.utils import timezone
@@ -7,10 +9,37 @@ from django.utils.formats import date_format
 from accounts.decorators import organization_required
 from core.csv import stream_csv
 
+from .models import CreditLot
 from .reminders import REMINDER_DAYS
 from .selectors import balance_for, ledger_for, lots_for, usage_per_day
 
 LEDGER_ROWS_ON_DASHBOARD = 10
+
+
+@dataclass(frozen=True)
+class LotRow:
+    """A lot as the dashboard shows it: how long it has left beside the lot's own fields, which the template
+    reads through the row."""
+
+    lot: CreditLot
+    days_left: int
+    hours_left: int
+    expiring_soon: bool
+    used_pct: int
+
+    @classmethod
+    def of(cls, lot: CreditLot, now: datetime) -> "LotRow":
+        left = lot.expires_at - now
+        return cls(
+            lot=lot,
+            days_left=max(left.days, 0),
+            hours_left=int(left.total_seconds() // 3600),
+            expiring_soon=left <= timedelta(days=REMINDER_DAYS),
+            used_pct=round(100 * (lot.credits - lot.remaining) / lot.credits),
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lot, name)
 
 
 @organization_required
@@ -18,19 +47,12 @@ def dashboard(request):
     org = request.organization
     now = timezone.now()
     balance = balance_for(org, now=now)
-    lots = list(lots_for(org, now=now))
-    for lot in lots:
-        lot.days_left = max((lot.expires_at - now).days, 0)
-        lot.hours_left = int((lot.expires_at - now).total_seconds() // 3600)
-        lot.expiring_soon = lot.expires_at - now <= timedelta(days=REMINDER_DAYS)
-        lot.used_pct = round(100 * (lot.credits - lot.remaining) / lot.credits)
+    lots = [LotRow.of(lot, now) for lot in lots_for(org, now=now)]
     days = usage_per_day(org, days=30, now=now)
     total_30 = sum(d["total"] for d in days)
     avg_per_day = total_30 / 30
     expiring_soon = sum(lot.remaining for lot in lots if lot.expiring_soon)
     ledger = list(ledger_for(org)[:LEDGER_ROWS_ON_DASHBOARD])
-    for entry in ledger:
-        entry.abs_delta = abs(entry.delta)
     context = {
         "balance": balance,
         "lots": lots,
@@ -68,7 +90,7 @@ def ledger_csv(request):
             e.delta,
             e.balance_after,
             e.lot_id or "",
-            timezone.localtime(e.lot.expires_at).isoformat() if e.lot_id else "",
+            timezone.localtime(e.lot.expires_at).isoformat() if e.lot is not None else "",
             e.reference,
             e.reason,
             e.description,

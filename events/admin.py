@@ -21,8 +21,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["attempted_at", "status_code", "latency_ms", "succeeded", "error", "response_excerpt"]
-    readonly_fields = fields
+    fields = readonly_fields = ("attempted_at", "status_code", "latency_ms", "succeeded", "error", "response_excerpt")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -81,8 +80,7 @@ class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ["endpoint", "status", "attempts", "next_attempt_at", "delivered_at", "last_status_code"]
-    readonly_fields = fields
+    fields = readonly_fields = ("endpoint", "status", "attempts", "next_attempt_at", "delivered_at", "last_status_code")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -114,7 +112,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["event__id", "endpoint__url", "event__organization__slug"]
     list_select_related = ["event", "endpoint"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "event",
         "endpoint",
         "status",
@@ -123,8 +121,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "first_attempt_at",
         "delivered_at",
         "last_status_code",
-    ]
-    fields = readonly_fields
+    )
     inlines = [DeliveryAttemptInline]
     actions = ["resend"]
 

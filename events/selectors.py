@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Organization
@@ -14,7 +16,7 @@ def endpoints_for(organization: Organization) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(organization=organization).order_by("created_at", "id")
 
 
-def endpoint_for(organization: Organization, pk) -> WebhookEndpoint:
+def endpoint_for(organization: Organization, pk: UUID | str) -> WebhookEndpoint:
     """Raises WebhookEndpoint.DoesNotExist (also for another organization's id, or an id that is not a UUID)."""
     return WebhookEndpoint.objects.get(organization=organization, pk=pk)
 
@@ -35,7 +37,7 @@ def events_for(organization: Organization, *, event_type: str | None = None) -> 
     return qs
 
 
-def event_for(organization: Organization, pk) -> Event:
+def event_for(organization: Organization, pk: UUID | str) -> Event:
     """One event with its deliveries and their attempts. Raises Event.DoesNotExist."""
     return Event.objects.prefetch_related(
         Prefetch("deliveries", queryset=Delivery.objects.order_by("created_at", "id")),

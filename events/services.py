@@ -20,7 +20,9 @@ import json
 import logging
 import random
 import secrets
+import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -65,7 +67,7 @@ class EndpointError(ValueError):
         self.field = field
 
 
-def _setting(name: str, default):
+def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
 
 
@@ -157,7 +159,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def _clean_types(event_types) -> list[str]:
+def _clean_types(event_types: object) -> list[str]:
     if event_types is None:
         return []
     if not isinstance(event_types, (list, tuple)) or not all(isinstance(t, str) for t in event_types):
@@ -168,7 +170,7 @@ def _clean_types(event_types) -> list[str]:
     return sorted(set(event_types), key=list(EVENT_TYPES).index)
 
 
-def _clean_url(url) -> str:
+def _clean_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise EndpointError(_("A URL is required."))
     url = url.strip()
@@ -228,10 +230,10 @@ def endpoint_update(
     *,
     endpoint: WebhookEndpoint,
     actor: User | None = None,
-    url=_UNSET,
-    description=_UNSET,
-    event_types=_UNSET,
-    enabled=_UNSET,
+    url: Any = _UNSET,
+    description: Any = _UNSET,
+    event_types: Any = _UNSET,
+    enabled: Any = _UNSET,
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, description, event types or enabled flag. Enabling a disabled endpoint clears
     its failure record (its missed deliveries can be resent from the log)."""
@@ -303,12 +305,14 @@ def endpoint_roll_secret(*, endpoint: WebhookEndpoint, actor: User | None = None
 @transaction.atomic
 def endpoint_send_test(*, endpoint: WebhookEndpoint, actor: User | None = None) -> Event:
     """A ``webhook.test`` event delivered to this endpoint only (even when it is disabled: checking a fix)."""
-    return event_emit(
+    event = event_emit(
         organization=endpoint.organization,
         type=WEBHOOK_TEST,
         payload={"endpoint_id": str(endpoint.pk), "message": "Test event from Saldo"},
         endpoint=endpoint,
     )
+    assert event is not None  # only a dedupe key can make event_emit write nothing
+    return event
 
 
 @transaction.atomic
@@ -353,7 +357,7 @@ def backoff(attempts: int) -> timedelta:
     return delay * random.uniform(0.75, 1.25)
 
 
-def _claim(delivery_id, now: datetime, leased: bool) -> Delivery | None:
+def _claim(delivery_id: uuid.UUID | str, now: datetime, leased: bool) -> Delivery | None:
     """A leased delivery (written or swept moments ago with ``next_attempt_at`` pushed forward: no other worker
     takes it before the lease passes) is read without a transaction, saving a commit per delivery; otherwise it is
     locked and leased here. Its attempt is counted when recorded."""
@@ -385,7 +389,9 @@ def _body(event: Event) -> str:
     return json.dumps(event.envelope(), separators=(",", ":"), cls=DjangoJSONEncoder)
 
 
-def delivery_attempt(*, delivery_id, leased: bool = False, now: datetime | None = None) -> DeliveryAttempt | None:
+def delivery_attempt(
+    *, delivery_id: uuid.UUID | str, leased: bool = False, now: datetime | None = None
+) -> DeliveryAttempt | None:
     """Claim one pending delivery, POST it (no transaction open), record the attempt. Returns the attempt, or
     None when there was nothing to do (delivered already, claimed by another worker, not due, endpoint disabled)."""
     now = now or timezone.now()
@@ -433,7 +439,7 @@ def _record(delivery: Delivery, result: sending.SendResult, now: datetime) -> De
             return attempt
         window = timedelta(days=_setting("EVENTS_RETRY_DAYS", 3))
         if now - delivery.first_attempt_at >= window:
-            fields = {"status": Delivery.Status.FAILED}
+            fields: dict[str, object] = {"status": Delivery.Status.FAILED}
         else:
             fields = {"next_attempt_at": now + backoff(delivery.attempts)}
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
@@ -444,7 +450,7 @@ def _record(delivery: Delivery, result: sending.SendResult, now: datetime) -> De
         return attempt
 
 
-def _endpoint_failed(endpoint_id, now: datetime) -> None:
+def _endpoint_failed(endpoint_id: uuid.UUID, now: datetime) -> None:
     endpoint = WebhookEndpoint.objects.select_for_update().select_related("organization").get(pk=endpoint_id)
     endpoint.consecutive_failures += 1
     endpoint.failing_since = endpoint.failing_since or now

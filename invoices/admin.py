@@ -9,17 +9,22 @@ import csv
 import io
 import zipfile
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Min
 from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_rupiah
 from core.months import Month
 
 from .api import pdf_response
@@ -36,6 +41,9 @@ from .services import (
     invoice_resend_by_staff,
     invoice_void_by_staff,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CSV_COLUMNS = [
     ("number", _("Number")),
@@ -85,17 +93,19 @@ class MonthFilter(admin.SimpleListFilter):
             return []
         first = timezone.localtime(first, JAKARTA)
         now = timezone.localtime(timezone.now(), JAKARTA)
-        y, m, out = now.year, now.month, []
+        y, m = now.year, now.month
+        out: list[tuple[str, str]] = []
         while (y, m) >= (first.year, first.month) and len(out) < 36:
             out.append((f"{y:04d}-{m:02d}", date(y, m, 1).strftime("%b %Y")))
             y, m = (y - 1, 12) if m == 1 else (y, m - 1)
         return out
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
         try:
-            parsed = datetime.strptime(self.value(), "%Y-%m")
+            parsed = datetime.strptime(value, "%Y-%m")
         except ValueError:
             return queryset.none()
         start, end = _month_bounds(date(parsed.year, parsed.month, 1))
@@ -128,8 +138,7 @@ class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = ["position", "description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "description", "quantity", "unit_price", "amount", "tax_rate", "tax")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -141,8 +150,7 @@ class InvoiceReminderInline(admin.TabularInline):
     model = InvoiceReminder
     extra = 0
     can_delete = False
-    fields = ["kind", "sent_at", "recipients"]
-    readonly_fields = fields
+    fields = readonly_fields = ("kind", "sent_at", "recipients")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -300,8 +308,6 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("total"), ordering="total")
     def total_rupiah(self, obj):
-        from core.money import format_rupiah
-
         return format_rupiah(obj.total)
 
     @admin.display(description=_("e-mailed"), boolean=True)
@@ -327,8 +333,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     # --- extra URL: one PDF -------------------------------------------------------------------------------
 
     def get_urls(self):
-        from django.urls import path
-
         urls = super().get_urls()
         custom = [
             path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="invoices_invoice_pdf"),
@@ -340,11 +344,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return custom + urls
 
     def pdf_view(self, request, pk):
-        from django.shortcuts import get_object_or_404
-
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         invoice = get_object_or_404(Invoice, pk=pk)
         return pdf_response(invoice, invoice_pdf_bytes(invoice=invoice))
@@ -353,7 +353,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             **context,
         }
         return TemplateResponse(request, "invoices/invoice_admin_tax_form.html", context)
@@ -361,8 +361,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     def efaktur_month_view(self, request):
         """One e-Faktur XML of every tax invoice whose tax date falls in a month."""
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         form = EfakturMonthForm(request.GET or None)
         if request.GET and form.is_valid():
@@ -388,8 +386,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     def nsfp_upload_view(self, request):
         """Record the Faktur Pajak numbers of DJP's export, matched by our invoice number (RefDesc)."""
         if not self.has_change_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         form = NsfpUploadForm(request.POST or None, request.FILES or None)
         result = None
@@ -477,7 +473,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             ok_message=_("%(n)d e-mail(s) queued."),
         )
 
-    def _reason_action(self, request, queryset, *, action: str, title: str, service, ok_message: str):
+    def _reason_action(self, request, queryset, *, action: str, title: StrOrPromise, service, ok_message: StrOrPromise):
         form = ReasonForm(request.POST if request.POST.get("apply") else None)
         if request.POST.get("apply") and form.is_valid():
             done, errors = 0, []
@@ -499,7 +495,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "form": form,
             "action": action,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "invoices/invoice_admin_reason.html", context)
 

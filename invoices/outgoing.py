@@ -16,8 +16,9 @@ from events import types
 from events.models import Event
 
 from .models import Invoice
+from .serializers import InvoiceSerializer
 
-_TYPES = {
+_TYPES: dict[str, str] = {
     Invoice.Status.ISSUED: types.INVOICE_ISSUED,
     Invoice.Status.PAID: types.INVOICE_PAID,
     Invoice.Status.VOID: types.INVOICE_VOIDED,
@@ -25,9 +26,6 @@ _TYPES = {
 
 
 def invoice_json(invoice: Invoice) -> dict:
-    # A real cycle: invoices.api imports the invoice services, which call this module.
-    from .api import InvoiceSerializer
-
     return InvoiceSerializer(invoice).data
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -101,7 +102,7 @@ def staff_overdue_summary(*, now: datetime | None = None) -> dict:
     return {"count": row["count"], "amount": int(row["amount"])}
 
 
-def invoice_for(organization: Organization, pk) -> Invoice:
+def invoice_for(organization: Organization, pk: UUID | str) -> Invoice:
     """One invoice of the organization, or 404 (another organization's invoice does not exist for you)."""
     return get_for_organization(
         Invoice.objects.exclude(status=Invoice.Status.DRAFT).select_related("corrects").prefetch_related("lines"),

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.money import format_rupiah
 from core.tax_ids import (
     DEFAULT_PLACE_CODE,
     DOCUMENT_TIN,
@@ -55,7 +56,7 @@ from core.tax_ids import (
 )
 from core.texts import stored_text
 
-from . import outgoing
+from . import outgoing, pdf
 from .models import LINE_DESCRIPTIONS, Invoice, InvoiceLine, InvoiceNumberCounter
 from .reminders import statement_issued_notify
 from .selectors import invoice_open_payment
@@ -88,7 +89,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-NUMBER_SERIES = {Invoice.Kind.CREDIT_NOTE: "CN"}
+NUMBER_SERIES: dict[str, str] = {Invoice.Kind.CREDIT_NOTE: "CN"}
 BUYER_KEYS = ("name", "legal_name", "npwp", "address", "email", "document_type", "document_number", "nitku", "country")
 EMAIL_CLAIM_MINUTES = 15
 
@@ -102,7 +103,7 @@ def round_rupiah(value: Decimal) -> int:
     return int(Decimal(value).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-def line_amounts(*, quantity: int, unit_price, tax_rate) -> tuple[int, int]:
+def line_amounts(*, quantity: int, unit_price: Decimal | int, tax_rate: Decimal | int) -> tuple[int, int]:
     """(amount, tax) of one line in whole rupiah, each rounded half-up."""
     if isinstance(unit_price, float) or isinstance(tax_rate, float):
         raise TypeError("Money is never a float: pass int or Decimal.")
@@ -183,7 +184,7 @@ def _seller_snapshot() -> dict:
         npwp16 = normalize_npwp(npwp)
     except ValidationError:
         npwp16 = ""
-    nitku = seller.get("nitku") or getattr(settings, "SELLER_NITKU", "")
+    nitku = str(seller.get("nitku") or getattr(settings, "SELLER_NITKU", ""))
     try:
         nitku = normalize_nitku(nitku, npwp=npwp16) if npwp16 else normalize_nitku(nitku)
     except ValidationError:
@@ -713,11 +714,9 @@ def invoice_record_nsfp_batch(*, rows: list[tuple[int, str, str]], actor: User, 
 
 def invoice_render_pdf(*, invoice: Invoice) -> Invoice:
     """Render the invoice PDF for its current status and store it (replacing the previous file)."""
-    from .pdf import render_invoice_pdf
-
     if invoice.status in Invoice.UNNUMBERED:
         return invoice
-    content = render_invoice_pdf(invoice)
+    content = pdf.render_invoice_pdf(invoice)
     old_name = invoice.pdf.name if invoice.pdf else ""
     storage = invoice.pdf.storage
     invoice.pdf.save(invoice.pdf_filename, ContentFile(content), save=False)
@@ -732,7 +731,8 @@ def invoice_render_pdf(*, invoice: Invoice) -> Invoice:
 
 
 def _stored_pdf_ok(invoice: Invoice) -> bool:
-    return bool(invoice.pdf) and invoice.pdf_status == invoice.status and invoice.pdf.storage.exists(invoice.pdf.name)
+    name = invoice.pdf.name or ""
+    return bool(name) and invoice.pdf_status == invoice.status and invoice.pdf.storage.exists(name)
 
 
 def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
@@ -740,9 +740,7 @@ def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
     payment request and an unpaid invoice are rendered fresh: their how-to-pay block shows the payment
     session open now (its virtual account or QR), which a stored file would not."""
     if invoice.status in Invoice.UNNUMBERED or (invoice.is_payable and invoice_open_payment(invoice) is not None):
-        from .pdf import render_invoice_pdf
-
-        return render_invoice_pdf(invoice)
+        return pdf.render_invoice_pdf(invoice)
     if not _stored_pdf_ok(invoice):
         invoice_render_pdf(invoice=invoice)
     with invoice.pdf.open("rb") as fh:
@@ -771,10 +769,10 @@ def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
         invoice.email_claimed_at = now
         invoice.save(update_fields=["email_claimed_at"])
     try:
-        pdf = invoice_pdf_bytes(invoice=invoice)
+        content = invoice_pdf_bytes(invoice=invoice)
         subject, body = _email_text(invoice)
         message = EmailMessage(subject=subject, body=body, to=[invoice.buyer_email])
-        message.attach(invoice.pdf_filename, pdf, "application/pdf")
+        message.attach(invoice.pdf_filename, content, "application/pdf")
         message.send(fail_silently=False)
     except Exception as exc:
         Invoice.objects.filter(pk=invoice.pk).update(
@@ -790,8 +788,6 @@ def invoice_send_email(*, invoice: Invoice, force: bool = False) -> bool:
 
 
 def _email_text(invoice: Invoice) -> tuple[str, str]:
-    from core.money import format_rupiah
-
     if invoice.status == Invoice.Status.PAID:
         subject = _("Invoice %(number)s paid — thank you") % {"number": invoice.number}
         status_line = _("We received your payment of %(total)s on %(date)s.") % {

@@ -5,8 +5,11 @@ review actions (approve and credit, refund note, dismiss), which call services a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -25,6 +28,9 @@ from ..services.purchases import (
     purchase_review_dismiss,
     purchase_review_refund,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class PriceTierInline(admin.TabularInline):
@@ -78,21 +84,19 @@ class ReadOnlyInline(admin.TabularInline):
 
 class PaymentSessionInline(ReadOnlyInline):
     model = PaymentSession
-    fields = ["gateway_ref", "status", "created_at", "expires_at", "closed_at", "redirect_url"]
-    readonly_fields = fields
+    fields = readonly_fields = ("gateway_ref", "status", "created_at", "expires_at", "closed_at", "redirect_url")
 
 
 class PaymentNotificationInline(ReadOnlyInline):
     model = PaymentNotification
-    fields = ["received_at", "raw_status", "event_status", "status", "deliveries", "error"]
-    readonly_fields = fields
+    fields = readonly_fields = ("received_at", "raw_status", "event_status", "status", "deliveries", "error")
 
 
 class ReviewNoteForm(forms.Form):
     note = forms.CharField(label=_("Note (why; shown in the audit log)"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
-def _review_action(service, title: str):
+def _review_action(service, title: StrOrPromise):
     def action(modeladmin, request, queryset):
         if "apply" in request.POST:
             form = ReviewNoteForm(request.POST)
@@ -116,7 +120,7 @@ def _review_action(service, title: str):
             "purchases": queryset,
             "action": request.POST.get("action"),
             "opts": modeladmin.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "billing/purchase_review_action.html", context)
 

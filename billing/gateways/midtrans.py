@@ -45,8 +45,9 @@ def parse_notification(payload: dict, *, server_key: str, gateway: str) -> Payme
     fields = {name: payload.get(name) for name in ("order_id", "status_code", "gross_amount", "signature_key")}
     if not all(isinstance(value, str) and value for value in fields.values()):
         raise InvalidNotification("missing signature fields", status=401)
-    expected = signature(fields["order_id"], fields["status_code"], fields["gross_amount"], server_key)
-    if not hmac.compare_digest(expected, fields["signature_key"].lower()):
+    signed = {name: str(value) for name, value in fields.items()}  # all non-empty strings, as checked
+    expected = signature(signed["order_id"], signed["status_code"], signed["gross_amount"], server_key)
+    if not hmac.compare_digest(expected, signed["signature_key"].lower()):
         raise InvalidNotification("bad signature", status=401)
     event = normalize(payload)
     event.key = ":".join(

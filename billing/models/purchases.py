@@ -118,6 +118,8 @@ class Purchase(models.Model):
     invoice = models.ForeignKey(
         "invoices.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="purchases"
     )
+    # Not a column: ``purchase_create`` sets it, False when an idempotent replay returned an existing purchase.
+    created: bool = False
     lot = models.OneToOneField(
         "credits.CreditLot", null=True, blank=True, on_delete=models.PROTECT, related_name="purchase"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 import segno
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import get_for_organization
+from invoices.models import Invoice
 from invoices.tax import TaxTerms, tax_terms_on
 
 from ..gateways import sandbox as sandbox_gateway
@@ -125,7 +127,7 @@ def pending_purchases_for(organization: Organization) -> QuerySet[Purchase]:
     return purchases_for(organization).filter(status=Purchase.Status.PENDING)
 
 
-def purchase_for(organization: Organization, pk) -> Purchase:
+def purchase_for(organization: Organization, pk: UUID | str) -> Purchase:
     """One purchase of ``organization`` or 404."""
     return get_for_organization(purchases_for(organization), organization, pk=pk)
 
@@ -140,7 +142,7 @@ def purchase_current_session(purchase: Purchase) -> PaymentSession | None:
     return purchase.sessions.order_by("-created_at").first()
 
 
-def invoice_open_payment(invoice) -> dict | None:
+def invoice_open_payment(invoice: Invoice) -> dict | None:
     """How to pay ``invoice`` now (settings.INVOICE_PAYMENT_INFO, for its page and PDF): the pending purchase
     that pays it (a top-up's own, or the statement's Pay button) with a session still open. ``pay_url`` is
     the session's page; the sandbox also tells its virtual account number and a QRIS code (a real gateway

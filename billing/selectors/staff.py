@@ -30,7 +30,7 @@ def staff_summary(*, now: datetime | None = None) -> dict:
     paid = Q(status=Invoice.Status.PAID, paid_at__gte=month, paid_at__lte=now) & ~Q(kind=Invoice.Kind.CREDIT_NOTE)
     notes = Q(kind=Invoice.Kind.CREDIT_NOTE, issued_at__gte=month, issued_at__lte=now) & ~Q(status=Invoice.Status.VOID)
 
-    def total(field: str, condition: Q):
+    def total(field: str, condition: Q) -> Coalesce:
         return Coalesce(Sum(field, filter=condition), Value(0))
 
     row = Invoice.objects.filter(paid | notes).aggregate(

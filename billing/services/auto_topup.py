@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,7 +72,7 @@ def auto_topup_open_purchase(organization: Organization) -> Purchase | None:
     ).first()
 
 
-def auto_topup_prepare(*, organization: Organization, now=None) -> Purchase | None:
+def auto_topup_prepare(*, organization: Organization, now: datetime | None = None) -> Purchase | None:
     """Prepare the auto top-up purchase if the rule is on, the balance is below X and none is open.
     Returns the new purchase, or None when nothing was due (or one was already open)."""
     rule = AutoTopUp.objects.filter(organization=organization, enabled=True).first()

@@ -20,7 +20,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import Organization
 from core.emails import RenderedEmail
+from invoices.models import Invoice
+from invoices.services import invoice_pdf_bytes
 
 from ..models.emails import OutboundEmail
 
@@ -44,7 +47,7 @@ def email_queue(
     to_email: str,
     language: str,
     rendered: RenderedEmail,
-    organization=None,
+    organization: Organization | None = None,
     attachments: list[dict] | None = None,
     dedupe_key: str | None = None,
 ) -> OutboundEmail:
@@ -76,9 +79,6 @@ def _attachments(email: OutboundEmail) -> list[tuple[str, bytes, str]]:
     for spec in email.attachments or []:
         invoice_id = spec.get("invoice_pdf") if isinstance(spec, dict) else None
         if invoice_id:
-            from invoices.models import Invoice
-            from invoices.services import invoice_pdf_bytes
-
             invoice = Invoice.objects.get(pk=invoice_id)
             files.append((invoice.pdf_filename, invoice_pdf_bytes(invoice=invoice), "application/pdf"))
     return files

@@ -28,7 +28,9 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -36,11 +38,13 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
 from core.money import format_thousands
 from core.months import JAKARTA
+from credits.services import lot_clawback, lot_grant
 from invoices.models import Invoice
 from invoices.services import (
     invoice_credit_note,
@@ -115,7 +119,7 @@ def _max_message() -> str:
     return _("At most %(max)s credits per purchase.") % {"max": format_thousands(MAX_CREDITS)}
 
 
-def validate_credits(credits) -> int:
+def validate_credits(credits: Any) -> int:
     """Credits are a positive whole multiple of 1,000 (and not absurdly large)."""
     if isinstance(credits, bool):
         raise PurchaseError(_step_message(), code="invalid_credits")
@@ -172,7 +176,7 @@ def purchase_create(
     gateway: Gateway | None = None,
     now: datetime | None = None,
     origin: str = Purchase.Origin.MANUAL,
-    on_created=None,
+    on_created: Callable[[Purchase], object] | None = None,
 ) -> Purchase:
     """Pay Now: price the credits, open a payment session at the gateway, then create the purchase, its
     unnumbered payment request and the session in one transaction. The same idempotency key returns the first
@@ -400,28 +404,31 @@ def _void_invoice(purchase: Purchase, reason: str) -> None:
     """A closed checkout: its payment request is closed unnumbered. An invoice paid from its Pay button is
     never touched (the statement stays due). A numbered unpaid purchase invoice (made before payment
     requests existed) is voided as it was then."""
-    if not purchase.invoice_id or purchase.pays_invoice:
+    invoice = purchase.invoice
+    if invoice is None or purchase.pays_invoice:
         return
-    if purchase.invoice.status == Invoice.Status.REQUEST:
-        purchase.invoice = invoice_request_close(invoice=purchase.invoice, reason=reason)
-    elif purchase.invoice.status in (Invoice.Status.DRAFT, Invoice.Status.ISSUED):
-        purchase.invoice = invoice_void(invoice=purchase.invoice, reason=reason)
+    if invoice.status == Invoice.Status.REQUEST:
+        purchase.invoice = invoice_request_close(invoice=invoice, reason=reason)
+    elif invoice.status in (Invoice.Status.DRAFT, Invoice.Status.ISSUED):
+        purchase.invoice = invoice_void(invoice=invoice, reason=reason)
 
 
 def _settle_invoice(purchase: Purchase, *, now: datetime, payment_reference: str) -> bool:
     """An invoice payment: mark the invoice paid if it still waits for payment. False when it was already
     paid (another session), void or credited: the money is then held for review."""
+    if purchase.invoice is None:
+        return False
     purchase.invoice, settled = invoice_settle(
         invoice=purchase.invoice, paid_at=now, payment_reference=payment_reference
     )
     return settled
 
 
-def _grant_and_pay(purchase: Purchase, *, now: datetime, payment_reference: str, created_by=None) -> None:
+def _grant_and_pay(
+    purchase: Purchase, *, now: datetime, payment_reference: str, created_by: User | None = None
+) -> None:
     """Grant the purchase's one lot and mark its invoice paid: the payment request is numbered now, in this
     transaction (a void one is replaced by a paid copy)."""
-    from credits.services import lot_grant
-
     if purchase.pays_invoice:
         _settle_invoice(purchase, now=now, payment_reference=payment_reference)
         return
@@ -436,7 +443,7 @@ def _grant_and_pay(purchase: Purchase, *, now: datetime, payment_reference: str,
             reference=f"purchase:{purchase.pk}",
             granted_at=now,
         )
-    if purchase.invoice_id:
+    if purchase.invoice is not None:
         purchase.invoice = invoice_mark_paid(invoice=purchase.invoice, paid_at=now, payment_reference=payment_reference)
 
 
@@ -483,10 +490,8 @@ def _apply_closed(purchase: Purchase, status: str, now: datetime, reason: str) -
     return True
 
 
-def _clawback(purchase: Purchase, *, code: str, params: dict, reference: str, created_by=None) -> None:
-    from credits.services import lot_clawback
-
-    if purchase.lot_id is None:
+def _clawback(purchase: Purchase, *, code: str, params: dict, reference: str, created_by: User | None = None) -> None:
+    if purchase.lot is None:
         return
     taken = lot_clawback(
         lot=purchase.lot,
@@ -511,7 +516,7 @@ def _apply_reversed(purchase: Purchase, event: PaymentEvent, now: datetime) -> N
     )
     if purchase.status == Purchase.Status.PENDING:
         _close_sessions(purchase, PaymentSession.Status.FAILED, now)
-        _void_invoice(purchase, "Payment reversed")
+        _void_invoice(purchase, gettext_noop("Payment reversed"))
     purchase.status = Purchase.Status.NEEDS_REVIEW
     purchase.review_reason = Purchase.ReviewReason.REVERSED
     purchase.review_outcome = ""
@@ -520,9 +525,9 @@ def _apply_reversed(purchase: Purchase, event: PaymentEvent, now: datetime) -> N
 
 
 _CLOSING = {
-    events.EXPIRED: (Purchase.Status.EXPIRED, "Payment session expired"),
-    events.CANCELLED: (Purchase.Status.CANCELLED, "Payment cancelled"),
-    events.FAILED: (Purchase.Status.FAILED, "Payment failed"),
+    events.EXPIRED: (Purchase.Status.EXPIRED, gettext_noop("Payment session expired")),
+    events.CANCELLED: (Purchase.Status.CANCELLED, gettext_noop("Payment cancelled")),
+    events.FAILED: (Purchase.Status.FAILED, gettext_noop("Payment failed")),
 }
 
 
@@ -560,12 +565,12 @@ def purchase_cancel(*, purchase: Purchase, actor: User | None = None, now: datet
         _cancel_quietly(gateway, purchase.gateway_ref)
     with transaction.atomic():
         locked = _lock(purchase)
-        _apply_closed(locked, Purchase.Status.CANCELLED, now or timezone.now(), "Cancelled by the buyer")
+        _apply_closed(locked, Purchase.Status.CANCELLED, now or timezone.now(), gettext_noop("Cancelled by the buyer"))
         locked.save()
     return locked
 
 
-def purchase_expire_if_due(*, purchase_id, now: datetime | None = None) -> str:
+def purchase_expire_if_due(*, purchase_id: uuid.UUID | str, now: datetime | None = None) -> str:
     """One pending purchase whose session is past ``expires_at``: ask the gateway first (paid wins), else
     expire it and void its invoice. Returns what happened: "paid", "expired", "skipped". Locks with
     SKIP LOCKED so two workers never handle the same purchase."""
@@ -593,7 +598,7 @@ def purchase_expire_if_due(*, purchase_id, now: datetime | None = None) -> str:
         if event is not None and event.status == events.REVERSED:
             _apply_locked(purchase, event, now)
             return purchase.status
-        _apply_closed(purchase, Purchase.Status.EXPIRED, now, "Payment session expired")
+        _apply_closed(purchase, Purchase.Status.EXPIRED, now, gettext_noop("Payment session expired"))
         purchase.save()
         notifications.purchase_status_changed(purchase, Purchase.Status.PENDING)
         ref = purchase.gateway_ref
@@ -623,11 +628,13 @@ def payment_sessions_expire_due(*, now: datetime | None = None, limit: int = 500
 # --- Notifications -------------------------------------------------------------------------------
 
 
-def _safe_headers(headers) -> dict:
+def _safe_headers(headers: Mapping[str, str]) -> dict:
     return {str(k).lower(): str(v) for k, v in dict(headers).items() if str(k).lower() not in SECRET_HEADERS}
 
 
-def notification_receive(*, gateway_name: str, headers, body: bytes) -> tuple[PaymentNotification, bool]:
+def notification_receive(
+    *, gateway_name: str, headers: Mapping[str, str], body: bytes
+) -> tuple[PaymentNotification, bool]:
     """Verify a notification and store it raw under its unique key. Returns (notification, needs_processing).
     Raises :class:`InvalidNotification` (nothing is stored) when verification fails."""
     gateway = get_gateway(gateway_name)
@@ -655,7 +662,9 @@ def notification_receive(*, gateway_name: str, headers, body: bytes) -> tuple[Pa
         )
 
 
-def _finish(notification: PaymentNotification, status: str, error: str = "", purchase=None) -> PaymentNotification:
+def _finish(
+    notification: PaymentNotification, status: str, error: str = "", purchase: Purchase | None = None
+) -> PaymentNotification:
     notification.status = status
     notification.error = error
     notification.processed_at = timezone.now()
@@ -681,7 +690,7 @@ def notification_process(*, notification: PaymentNotification) -> PaymentNotific
                 notification, PaymentNotification.Status.IGNORED, f"unknown status {event.raw_status!r}", purchase
             )
         if gateway.confirms_with_status_api:
-            confirmed = gateway.fetch_status(purchase.gateway_ref)
+            confirmed = gateway.fetch_status(purchase.gateway_ref or "")
             if confirmed is None:
                 return _finish(notification, PaymentNotification.Status.FAILED, "status API has no record", purchase)
             if not confirmed.is_known:
@@ -723,7 +732,7 @@ def _review_state(purchase: Purchase) -> dict:
         "status": purchase.status,
         "review_reason": purchase.review_reason,
         "lot": str(purchase.lot_id or ""),
-        "invoice_status": purchase.invoice.status if purchase.invoice_id else "",
+        "invoice_status": purchase.invoice.status if purchase.invoice is not None else "",
         "owed_credits": purchase.owed_credits,
     }
 
@@ -736,7 +745,14 @@ def _require_note(note: str) -> str:
 
 
 def _review_close(
-    purchase: Purchase, *, action: str, outcome: str, actor: User, note: str, before: dict, now=None
+    purchase: Purchase,
+    *,
+    action: str,
+    outcome: str,
+    actor: User,
+    note: str,
+    before: dict,
+    now: datetime | None = None,
 ) -> Purchase:
     """Close a review: record the outcome, who and why, save, and write the audit entry in this transaction."""
     purchase.review_outcome = outcome
@@ -794,7 +810,7 @@ def purchase_review_refund(*, purchase: Purchase, actor: User, note: str) -> Pur
     now = timezone.now()
     if purchase.lot_id and purchase.reversed_at is None:
         _clawback(purchase, code="refund", params={"note": note}, reference=f"refund:{purchase.pk}", created_by=actor)
-    if purchase.invoice_id and not purchase.pays_invoice:  # an invoice paid by another payment stays as it is
+    if purchase.invoice is not None and not purchase.pays_invoice:  # one paid by another payment stays as is
         if purchase.invoice.status == Invoice.Status.PAID:
             invoice_credit_note(invoice=purchase.invoice, reason=f"Refunded: {note}", actor=actor)
         else:
@@ -826,7 +842,7 @@ def purchase_review_dismiss(*, purchase: Purchase, actor: User, note: str) -> Pu
     )
 
 
-def webhook_handle(*, gateway_name: str, headers, body: bytes) -> PaymentNotification:
+def webhook_handle(*, gateway_name: str, headers: Mapping[str, str], body: bytes) -> PaymentNotification:
     """What ``/webhooks/payments/<gateway>`` does, shared with the sandbox page so that its notifications
     take exactly the real path: verify, store, queue processing. Raises ``InvalidNotification`` when the
     notification fails verification (nothing is stored then); the view maps that to its HTTP answer."""
@@ -854,7 +870,7 @@ def notification_reprocess(*, notification: PaymentNotification, actor: User) ->
         audit_record(
             action="payment_notification.reprocess",
             actor=actor,
-            organization=done.purchase.organization if done.purchase_id else None,
+            organization=done.purchase.organization if done.purchase is not None else None,
             target=done,
             before=before,
             after={"status": done.status, "error": done.error},

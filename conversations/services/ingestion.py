@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
+from datetime import datetime
 
 import psycopg
 import redis
@@ -77,10 +78,10 @@ def _schedule_processing(event_id: int) -> None:
         process_webhook_event.delay(event_id)
 
 
-_flag_clients: dict = {}
+_flag_clients: dict[str, redis.Redis] = {}
 
 
-def _flag_client():
+def _flag_client() -> redis.Redis | None:
     """A Redis client for the flag, when the cache is Redis (shared by web processes and workers, as in
     production); ``None`` otherwise (tests, ``make run``): then every delivery queues its own task.
     Built once per process: Django's cache makes a new client object on every call, which costs more CPU
@@ -90,6 +91,8 @@ def _flag_client():
         return None
     location = cache.get("LOCATION")
     location = location[0] if isinstance(location, (list, tuple)) else location
+    if not isinstance(location, str):
+        return None
     if location not in _flag_clients:
         _flag_clients[location] = redis.Redis.from_url(location, socket_timeout=2)
     return _flag_clients[location]
@@ -187,7 +190,7 @@ def webhook_events_reprocess(*, events: list[WebhookEvent], actor: User | None =
     return total
 
 
-def _lock_events(*, event_ids, limit, retry) -> list[WebhookEvent]:
+def _lock_events(*, event_ids: list[int] | None, limit: int, retry: bool) -> list[WebhookEvent]:
     qs = WebhookEvent.objects.select_for_update(skip_locked=True).order_by("id")
     if event_ids is not None:
         qs = qs.filter(pk__in=event_ids)
@@ -250,7 +253,7 @@ def _process_locked(events: list[WebhookEvent]) -> None:
     )
 
 
-def _record_tier_updates(tier_updates: list, now) -> None:
+def _record_tier_updates(tier_updates: list, now: datetime) -> None:
     """Meta's volume tier announcements, stored once each (a retry or a duplicate stores nothing) for staff."""
     VolumeTierUpdate.objects.bulk_create(
         [
@@ -271,7 +274,9 @@ def _record_tier_updates(tier_updates: list, now) -> None:
     )
 
 
-def _record_unknown_numbers(unknown: dict[str, tuple[str, str]], updates, now) -> None:
+def _record_unknown_numbers(
+    unknown: dict[str, tuple[str, str]], updates: list[rating.StatusUpdate], now: datetime
+) -> None:
     counts: dict[str, int] = defaultdict(int)
     for update in updates:
         if update.phone_number_id in unknown:

@@ -53,7 +53,7 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
         late_count = late.update(statement=statement)
         summary = selectors.month_summary(organization=organization, month=month)
         billed = Conversation.objects.filter(statement=statement).aggregate(n=Count("pk"), amount=Sum("price"))
-        late_amount = rupiah(billed["amount"] or 0) - summary["total_amount"]
+        late_amount = rupiah(billed["amount"] or Decimal(0)) - summary["total_amount"]
         statement.summary = {**summary, "late": {"count": late_count, "amount": late_amount}}
         statement.total_amount = summary["total_amount"] + late_amount
         statement.conversations_count = billed["n"]

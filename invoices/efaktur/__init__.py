@@ -148,6 +148,8 @@ def efaktur_xml(invoices: Iterable[Invoice], *, codes: EfakturSettings | None = 
     _sub(root, "TIN", tin)
     listing = _sub(root, "ListOfTaxInvoice")
     for invoice in invoices:
+        if invoice.tax_date is None or not invoice.number:
+            raise EfakturError(f"Invoice {invoice.pk} has no number or tax date: only issued invoices are exported.")
         buyer = _buyer(invoice)
         node = _sub(listing, "TaxInvoice")
         _sub(node, "TaxInvoiceDate", invoice.tax_date.isoformat())

@@ -12,7 +12,7 @@ from credits.models import LedgerEntry
 from credits.services import lot_grant, lots_expire
 from invoices.models import InvoiceLine
 from invoices.pdf import render_invoice_html
-from invoices.services import invoice_create, invoice_credit_note
+from invoices.services import invoice_create, invoice_credit_note, invoice_void
 from tests.billing.conftest import make_purchase
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,21 @@ def test_a_line_written_before_codes_shows_its_stored_text(organization):
     assert (line.description_code, line.description_params) == ("", None)
     with translation.override("id"):
         assert line.label == "Jasa konsultasi"
+
+
+def test_saldos_own_void_reason_reads_in_the_readers_language_and_a_staff_reason_as_typed(organization, owner_client):
+    # A numbered unpaid top-up invoice from before payment requests: its expiry voided it with Saldo's reason.
+    invoice = invoice_create(
+        organization=organization, lines=[{"code": "credits", "quantity": 1000, "unit_price": 100}]
+    )
+    invoice = invoice_void(invoice=invoice, reason="Payment session expired")
+
+    page = in_indonesian(owner_client).get(f"/billing/invoices/{invoice.pk}/").content.decode()
+    assert "Sesi pembayaran kedaluwarsa" in page and "Payment session expired" not in page
+    owner_client.cookies["django_language"] = "en"
+    assert "Payment session expired" in owner_client.get(f"/billing/invoices/{invoice.pk}/").content.decode()
+
+    invoice.void_reason = "Salah tagih, diganti INV/2026/12/000009"
+    invoice.save(update_fields=["void_reason"])
+    page = in_indonesian(owner_client).get(f"/billing/invoices/{invoice.pk}/").content.decode()
+    assert "Salah tagih, diganti INV/2026/12/000009" in page

@@ -66,6 +66,7 @@ def test_it_stamps_unpaid_and_void(organization, no_pdf):
     invoice = invoice_void(invoice=invoice, reason="Payment session expired")
     text = pdf_text(invoice_pdf.render_invoice_pdf(invoice))
     assert "BATAL" in text and "VOID" in text and "Payment session expired" in text
+    assert "Sesi pembayaran kedaluwarsa" in text  # Saldo's own reason in Indonesian beside the stored English
 
 
 def test_a_hostile_name_renders_as_text_and_fetches_nothing(organization, no_pdf, monkeypatch):
