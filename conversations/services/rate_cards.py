@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-import openpyxl
 from django.db import transaction
 from django.utils import timezone
 
@@ -212,6 +211,9 @@ def xlsx_rows(content: bytes) -> list[list[str]]:
         raise RateCardFileError("Old Excel files (.xls) are not read: save the file as .xlsx or CSV and upload that.")
     if not content.startswith(_ZIP_MAGIC):
         raise RateCardFileError(unreadable)
+    # Imported here: openpyxl takes ~0.2 s to import, which every web and worker process would pay at start.
+    import openpyxl
+
     rows: list[list[str]] = []
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:

@@ -250,3 +250,13 @@ def test_any_bytes_uploaded_as_xlsx_raise_only_the_modules_error(content):
         return
     # A damaged copy can still be a readable workbook: then it is an ordinary preview.
     assert preview.currency == "IDR"
+
+
+def test_an_upload_over_2_mb_is_a_form_error(staff_client):
+    upload = SimpleUploadedFile("card.xlsx", b"PK\x03\x04" + bytes(2 * 1024 * 1024), content_type=XLSX_TYPE)
+    response = staff_client.post(
+        "/admin/conversations/ratecardimport/add/", {"file": upload, "effective_date": "2025-07-01"}
+    )
+    assert response.status_code == 200
+    assert "larger than 2 MB" in str(response.context["adminform"].form.errors)
+    assert RateCardImport.objects.count() == 0
