@@ -39,6 +39,7 @@ from .services import (
     webhook_events_reprocess,
     whatsapp_number_add,
 )
+from .services.rate_cards import MAX_FILE_BYTES
 
 
 def _link(obj, label=None):
@@ -321,7 +322,12 @@ class RateCardAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 class RateCardImportForm(forms.ModelForm):
-    file = forms.FileField(label=_("Meta's rate card file (CSV)"))
+    file = forms.FileField(
+        label=_("Meta's rate card file (XLSX or CSV)"),
+        help_text=_(
+            "Meta's IDR rate card as downloaded (XLSX: the first worksheet is read) or saved as CSV; up to 2 MB."
+        ),
+    )
     effective_date = forms.DateField(label=_("Effective from (date)"), help_text=_("As Meta announces it"))
 
     class Meta:
@@ -333,6 +339,8 @@ class RateCardImportForm(forms.ModelForm):
         upload = cleaned.get("file")
         if upload is None or cleaned.get("effective_date") is None:
             return cleaned
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_("The file is larger than 2 MB."))
         try:
             self.preview = rate_card_import_preview(
                 file_name=upload.name,

@@ -229,8 +229,8 @@ class RateCard(models.Model):
     """Meta's price for one market, category and volume tier from ``effective_from`` on.
 
     ``effective_from`` is a wall-clock time in the business's time zone (stored as that time in UTC): Meta's
-    rate changes take effect at local midnight. ``tier_from`` is the first message of the month (per WABA,
-    market and category) the price applies to: 1 for the list rate, higher for Meta's volume tiers.
+    rate changes take effect at local midnight. ``tier_from`` is the first message of the month (per
+    organization, i.e. Meta's business portfolio across its WABAs, market and category) the price applies to: 1 for the list rate, higher for Meta's volume tiers.
     A card is frozen once it has rated traffic, so history keeps the price it was billed at.
     """
 

@@ -14,7 +14,8 @@ from django.db.models import F
 
 # Meta: authentication-international rates apply to Indonesia (+62) from 2024-06-01.
 AUTH_INTERNATIONAL_FROM = datetime(2024, 6, 1, tzinfo=UTC)
-# Meta's USD rate for Indonesia, 0.136, at about Rp 16,300 a dollar: replace it with Meta's IDR card's figure
+# Meta's USD rate for Indonesia, 0.136, at about Rp 16,300 a dollar: not Meta's IDR figure (none was found
+# published; docs/whatsapp-rate-cards.md, "Where Rp 2,217 comes from"). Replace it with Meta's IDR card's figure
 # by importing that card (a later effective date wins).
 AUTH_INTERNATIONAL_PRICE = Decimal("2217")
 

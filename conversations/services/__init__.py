@@ -22,9 +22,11 @@ from .numbers import unknown_number_assign, whatsapp_number_add
 from .rate_cards import (
     RateCardFileError,
     parse_rate_card,
+    parse_rate_card_rows,
     rate_card_import_apply,
     rate_card_import_preview,
     rate_card_is_frozen,
+    xlsx_rows,
 )
 from .statements import month_close, previous_month, rupiah, statement_close
 
@@ -41,6 +43,7 @@ __all__ = [
     "previous_month",
     "RateCardFileError",
     "parse_rate_card",
+    "parse_rate_card_rows",
     "rate_card_import_apply",
     "rate_card_import_preview",
     "rate_card_is_frozen",
@@ -53,4 +56,5 @@ __all__ = [
     "webhook_event_store",
     "webhook_events_reprocess",
     "whatsapp_number_add",
+    "xlsx_rows",
 ]

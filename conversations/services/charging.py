@@ -8,11 +8,14 @@ Rules (``../shared/DESIGN.md``, "WhatsApp conversations"):
   never adds a second one (the unique key of ``Conversation``);
 - the free tier (CBP service, June 2023 – October 2024) and Meta's volume tiers (PMP utility and
   authentication) are positions in the month, settled from the month's charges in the order they happened.
+  The free tier counts per WABA; volume tiers count per business portfolio, which in Saldo is the
+  organization: every WABA of one organization adds to the same monthly volume per market and category.
 
-Locking: every write for a WhatsApp Business Account runs under that WABA's transaction-level advisory lock,
-taken in sorted order before any row lock (``waba_locks``). Two workers touching the same WABA queue on it;
-two workers on different WABAs never share a row. So no lock cycle, and no deadlock, is possible between
-batches, settlements, re-rating and statement closing.
+Locking: every write for a WhatsApp Business Account runs under that WABA's transaction-level advisory lock
+and its organization's (the business portfolio: its volume tiers span all its WABAs), all taken in one sorted
+order before any row lock (``waba_locks``). Two workers touching the same WABA, or two WABAs of one
+organization, queue on the lock; two workers on different organizations never share a row. So no lock cycle,
+and no deadlock, is possible between batches, settlements, re-rating and statement closing.
 """
 
 from __future__ import annotations
@@ -71,16 +74,31 @@ _MERGE_FIELDS = [
 ]
 
 
-def waba_locks(waba_ids: Iterable[str]) -> None:
-    """Take the transaction-level advisory lock of each WABA, in sorted order (the one lock order of the app).
+def waba_locks(waba_ids: Iterable[str], *, organization_ids: Iterable[object] = ()) -> None:
+    """Take the transaction-level advisory locks of the WABAs written and of their organizations, all in one
+    sorted order (the one lock order of the app).
 
-    Released at commit or rollback. Called first in every transaction that writes conversations."""
-    keys = sorted({w or "" for w in waba_ids})
+    The organization's lock is there because Meta's volume tiers count per business portfolio (Saldo's
+    organization): settling one WABA's month writes the positions of every WABA of its organization, so any
+    two transactions on WABAs of one organization must queue. ``organization_ids`` adds organizations known to
+    the caller (the conversations' own) to those of the WABAs' registered numbers. Released at commit or
+    rollback. Called first in every transaction that writes conversations."""
+    wabas = {w or "" for w in waba_ids}
+    organizations = {str(o) for o in organization_ids if o}
+    known = sorted(w for w in wabas if w)
+    if known:
+        organizations.update(
+            str(o)
+            for o in WhatsAppNumber.objects.filter(waba_id__in=known)
+            .values_list("organization_id", flat=True)
+            .distinct()
+        )
+    keys = sorted([f"wa-org:{o}" for o in organizations] + [f"wa-waba:{w}" for w in wabas])
     if not keys:
         return
     with connection.cursor() as cursor:
         for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"wa-waba:{key}"])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def _zones(numbers: dict[str, WhatsAppNumber]) -> dict[str, ZoneInfo]:
@@ -112,7 +130,7 @@ def statuses_apply(*, updates: list[rating.StatusUpdate], numbers: dict[str, Wha
         waba_for[pnid] = number.waba_id
 
     with transaction.atomic():
-        waba_locks(waba_for.values())
+        waba_locks(waba_for.values(), organization_ids=[n.organization_id for n in numbers.values()])
         now = timezone.now()
         db.bulk_insert_ignore_conflicts(
             MessageStatus,
@@ -381,12 +399,16 @@ def _conversation(item: _Wanted, key: str, number: WhatsAppNumber | None, book: 
 
 
 def _groups(conv: Conversation) -> set[tuple]:
-    """The month positions a charge takes part in: ("free", waba, month) and ("tier", waba, market, rate, month)."""
+    """The month positions a charge takes part in: ("free", waba, month) and
+    ("tier", organization, waba, market, rate, month), where a tier group is the organization's (its business
+    portfolio) and names the WABA only for traffic of a number that belongs to no organization yet."""
     found: set[tuple] = set()
     if conv.pricing_model == PricingModel.CBP and conv.category == Category.SERVICE:
         found.add(("free", conv.waba_id, conv.month))
     if conv.pricing_model == PricingModel.PMP and conv.rate_category in rating.TIERED_CATEGORIES:
-        found.add(("tier", conv.waba_id, conv.market, conv.rate_category, conv.month))
+        organization = str(conv.organization_id) if conv.organization_id else ""
+        waba = "" if organization else conv.waba_id
+        found.add(("tier", organization, waba, conv.market, conv.rate_category, conv.month))
     return found
 
 
@@ -395,8 +417,15 @@ def _settle_groups(groups: set[tuple], book: rating.RateBook) -> None:
         if group[0] == "free":
             _free_tier_settle(waba_id=group[1], month=group[2])
         else:
-            _, waba_id, market, rate_category, month = group
-            volume_tier_settle(waba_id=waba_id, market=market, rate_category=rate_category, month=month, book=book)
+            _, organization, waba_id, market, rate_category, month = group
+            volume_tier_settle(
+                organization_id=organization or None,
+                waba_id=waba_id,
+                market=market,
+                rate_category=rate_category,
+                month=month,
+                book=book,
+            )
 
 
 def free_tier_settle(*, waba_id: str, month: date) -> int:
@@ -436,32 +465,47 @@ def _free_tier_settle(*, waba_id: str, month: date) -> int:
 
 
 def volume_tier_settle(
-    *, waba_id: str, market: str, rate_category: str, month: date, book: rating.RateBook | None = None
+    *,
+    organization_id: object | None,
+    waba_id: str = "",
+    market: str,
+    rate_category: str,
+    month: date,
+    book: rating.RateBook | None = None,
 ) -> int:
     """Meta's volume tiers (per-message pricing): the Nth charged utility or authentication message of a
-    month, per WABA, market and category, is priced by the tier N falls in ("rates are tier-specific").
+    month, per business portfolio, market and category, is priced by the tier N falls in ("rates are
+    tier-specific").
 
-    Positions follow the order messages were delivered (then their id), never the order webhooks arrived,
-    so the month's total is the same whatever the order. Free messages do not count toward the volume.
-    Only months with tiered cards need it; a month already on a statement is never changed."""
+    Meta counts a business portfolio's volume across all its WhatsApp Business Accounts; Saldo's organization
+    is that portfolio, so the count runs over every WABA of the organization (``waba_id`` is used only for
+    traffic of a number that belongs to no organization yet). The month is each message's ``month``, in its
+    WABA's time zone. Positions follow the order messages were delivered (then their id and number), never
+    the order webhooks arrived, so the month's total is the same whatever the order. Free messages do not
+    count toward the volume. Only months with tiered cards need it; a month already on a statement is never
+    changed. The caller holds ``waba_locks`` for the organization."""
     book = book or rating.RateBook()
-    tz = waba_zone(waba_id)
+    scope = Q(organization_id=organization_id) if organization_id else Q(organization__isnull=True, waba_id=waba_id)
     rows = list(
         Conversation.objects.filter(
-            waba_id=waba_id,
+            scope,
             market=market,
             rate_category=rate_category,
             month=month,
             pricing_model=PricingModel.PMP,
         )
         .exclude(free_reason__in=[c for c in FreeReason.values if c not in ("", FreeReason.NO_RATE)])
-        .order_by("opened_at", "key")
-        .only("id", "opened_at", "key", "rate_card", "rated_price", "price", "free_reason", "tier_position",
-              "statement", "market", "rate_category")
+        .order_by("opened_at", "key", "phone_number_id")
+        .only("id", "opened_at", "key", "phone_number_id", "waba_id", "rate_card", "rated_price", "price",
+              "free_reason", "tier_position", "statement", "market", "rate_category")
     )  # fmt: skip
+    zones: dict[str, ZoneInfo] = {}
     changed = []
     position = 0
     for conv in rows:
+        if conv.waba_id not in zones:
+            zones[conv.waba_id] = waba_zone(conv.waba_id)
+        tz = zones[conv.waba_id]
         tiers = book.tiers_for(market=market, category=rate_category, at=conv.opened_at, tz=tz)
         if not tiers:
             continue
@@ -491,8 +535,8 @@ def conversations_rerate(
     ids = [c.pk for c in conversations]
     changed = []
     with transaction.atomic():
-        wabas = Conversation.objects.filter(pk__in=ids).values_list("waba_id", flat=True).distinct()
-        waba_locks(list(wabas))
+        owners = set(Conversation.objects.filter(pk__in=ids).values_list("waba_id", "organization_id").distinct())
+        waba_locks([w for w, _ in owners], organization_ids=[o for _, o in owners])
         rows = list(
             Conversation.objects.select_for_update(of=("self",))
             .filter(pk__in=ids, statement__isnull=True)

@@ -38,7 +38,10 @@ def statement_close(*, organization: Organization, month: date) -> MonthlyStatem
         except IntegrityError:
             statement = MonthlyStatement.objects.get(organization=organization, month=month)
         # The WABAs' locks first (the app's one lock order): no settlement can hold a row we are about to bill.
-        waba_locks(WhatsAppNumber.objects.filter(organization=organization).values_list("waba_id", flat=True))
+        waba_locks(
+            WhatsAppNumber.objects.filter(organization=organization).values_list("waba_id", flat=True),
+            organization_ids=[organization.pk],
+        )
         statement = MonthlyStatement.objects.select_for_update().get(pk=statement.pk)
         if statement.invoice_id is not None or statement.summary:
             return statement

@@ -77,10 +77,16 @@ def test_two_workers_closing_a_month_make_one_statement_and_one_invoice(organiza
     assert Invoice.objects.filter(kind="statement").count() == 1
 
 
-def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(organization, monkeypatch, caplog):
+@pytest.mark.parametrize("owners", ["one_organization", "two_organizations"])
+def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(
+    organization, other_organization, owners, monkeypatch, caplog
+):
     """Each delivery carries statuses of two WABAs (free tier era service conversations and tiered PMP utility
     messages), so both workers settle the same month groups in every batch. Before the WABA lock order, this
-    deadlocked on the free-tier settlement and fell back to one-by-one retries."""
+    deadlocked on the free-tier settlement and fell back to one-by-one retries.
+
+    With one organization the two WABAs share one volume (Meta's business portfolio): both workers write the
+    same tier positions. With two organizations each has its own volume and the workers share no lock."""
     from conversations import rating
     from conversations.services import rate_card_import_apply, rate_card_import_preview
 
@@ -92,9 +98,13 @@ def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(organi
         file_name="t.csv", content=tiers.encode(), effective_from=date(2025, 7, 1), actor=None
     )
     rate_card_import_apply(rate_card_import=preview, actor=None)
+    owner_of = {"A": organization, "B": organization if owners == "one_organization" else other_organization}
     for suffix in ("A", "B"):
         whatsapp_number_add(
-            organization=organization, phone_number_id=f"PN-{suffix}", waba_id=f"WABA-{suffix}", display_number=suffix
+            organization=owner_of[suffix],
+            phone_number_id=f"PN-{suffix}",
+            waba_id=f"WABA-{suffix}",
+            display_number=suffix,
         )
     service_at = int(datetime(2024, 3, 5, tzinfo=UTC).timestamp())
     utility_at = int(datetime(2025, 8, 5, tzinfo=UTC).timestamp())
@@ -151,12 +161,53 @@ def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(organi
         # The free ones are the first three that opened, whatever batch or worker rated them.
         first = list(service.order_by("opened_at", "key").values_list("free_reason", flat=True)[:3])
         assert first == ["free_tier"] * 3
-        utility = Conversation.objects.filter(waba_id=f"WABA-{suffix}", rate_category="utility").order_by("opened_at")
-        assert utility.count() == 80
-        assert list(utility.order_by("opened_at", "key").values_list("tier_position", flat=True)) == list(range(1, 81))
-        assert [int(p) for p in utility.order_by("opened_at", "key").values_list("price", flat=True)] == [321] * 4 + [
-            289
-        ] * 76
+    # Volume tiers: one count per organization, across its WABAs, in delivery order.
+    for org in {organization, owner_of["B"]}:
+        utility = Conversation.objects.filter(organization=org, rate_category="utility").order_by(
+            "opened_at", "key", "phone_number_id"
+        )
+        n = 80 * sum(1 for o in owner_of.values() if o == org)
+        assert list(utility.values_list("tier_position", flat=True)) == list(range(1, n + 1))
+        assert [int(p) for p in utility.values_list("price", flat=True)] == [321] * 4 + [289] * (n - 4)
     # A late delivered status corrects its message at most once (when its read was rated first), never twice.
     assert ChargeCorrection.objects.count() <= 2 * 39
     assert not ChargeCorrection.objects.values("conversation").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+
+def test_a_wabas_lock_holds_its_organization_so_its_other_wabas_queue(organization, other_organization):
+    """Volume tiers span the organization's WABAs: a worker on WABA-A holds the organization's lock, so a
+    worker on WABA-B of the same organization waits, and one on another organization's WABA does not."""
+    from django.db import transaction
+
+    from conversations.services import waba_locks
+
+    for pnid, waba, org in [("PN-A", "WABA-A", organization), ("PN-B", "WABA-B", organization),
+                            ("PN-X", "WABA-X", other_organization)]:  # fmt: skip
+        whatsapp_number_add(organization=org, phone_number_id=pnid, waba_id=waba, display_number=pnid)
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                waba_locks(["WABA-A"])
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(10)
+
+        def free(key: str) -> bool:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+                return cursor.fetchone()[0]
+
+        assert not free(f"wa-org:{organization.pk}")  # WABA-B's worker would queue here
+        assert free("wa-waba:WABA-B")
+        assert free(f"wa-org:{other_organization.pk}") and free("wa-waba:WABA-X")
+    finally:
+        release.set()
+        thread.join()

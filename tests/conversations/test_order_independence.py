@@ -78,6 +78,9 @@ def real_bodies() -> list[bytes]:
     return bodies
 
 
+SECOND_WABA = ("106540352242922", "102290129340398")  # registered to the same organization by ``fixture_numbers``
+
+
 def generated_bodies() -> list[bytes]:
     rng = random.Random(17)
     value = {
@@ -86,13 +89,18 @@ def generated_bodies() -> list[bytes]:
     }
     bodies = []
 
-    def emit(wamid, name, at, pricing=None, conversation=None, recipient="6281234567890"):
+    def emit(wamid, name, at, pricing=None, conversation=None, recipient="6281234567890", number=None):
         status = {"id": wamid, "status": name, "timestamp": str(at), "recipient_id": recipient}
         if pricing:
             status["pricing"] = pricing
         if conversation:
             status["conversation"] = conversation
-        bodies.append(one_status_body(value, status, "WABA-TEST"))
+        if number is None:
+            bodies.append(one_status_body(value, status, "WABA-TEST"))
+        else:
+            pnid, waba = number
+            metadata = {"display_phone_number": pnid, "phone_number_id": pnid}
+            bodies.append(one_status_body({**value, "metadata": metadata}, status, waba))
 
     # PMP around the end of July in Jakarta (17:00 UTC): utility (tiered), marketing, authentication-international.
     for i in range(9):
@@ -104,6 +112,13 @@ def generated_bodies() -> list[bytes]:
         if i % 3 != 2:
             emit(wamid, "delivered", delivered, pricing)
         emit(wamid, "read", delivered + 90 + rng.randrange(60), None if i % 2 else pricing)
+    # The same organization's other WABA (a fixture number): its utility messages share the month's volume.
+    for i in range(4):
+        delivered = ts(2025, 7, 31, 16, 50) + rng.randrange(900)
+        pricing = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}
+        wamid = f"wamid.gen.waba2.{i}"
+        emit(wamid, "delivered", delivered, pricing, number=SECOND_WABA)
+        emit(wamid, "read", delivered + 30 + rng.randrange(60), pricing, number=SECOND_WABA)
     # CBP in the free tier era (October 2023): service conversations of two messages, the later one delivered first.
     for c in range(4):
         opened = ts(2023, 10, 10 + c, 9)
@@ -173,6 +188,9 @@ def world(number, fixture_numbers, monkeypatch):
     assert len(reference[0]) >= 20  # the set really charges things
     assert {row[12] for row in reference[0]} >= {1, 2, 3}  # volume tiers reached
     assert "free_tier" in {row[11] for row in reference[0]}
+    # Volume tiers count across the organization's WABAs: the second WABA's messages sit past its own count.
+    second = [row for row in reference[0] if row[0] == SECOND_WABA[0] and row[7] == "utility"]
+    assert second and any(row[12] > sum(1 for r in second if r[5] == row[5]) for row in second)
     return bodies, reference
 
 

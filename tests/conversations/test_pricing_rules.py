@@ -284,6 +284,57 @@ def test_tiers_count_per_market_and_category(client, number):
     assert set(Conversation.objects.filter(rate_category="authentication").values_list("price", flat=True)) == {430}
 
 
+@pytest.mark.parametrize("arrival", ["interleaved", "waba_b_first", "reversed"])
+def test_tiers_count_across_all_wabas_of_the_organization(client, organization, other_organization, arrival):
+    """Meta counts a business portfolio's volume across all its WABAs; Saldo's organization is the portfolio.
+    Two messages on each of two WABAs stay in the first tier (1-2) alone, but together reach the second (3-4)."""
+    import_card(TIERS)
+    for pnid, waba, org in [("PN-A", "WABA-A", organization), ("PN-B", "WABA-B", organization),
+                            ("PN-X", "WABA-X", other_organization)]:  # fmt: skip
+        whatsapp_number_add(organization=org, phone_number_id=pnid, waba_id=waba, display_number=pnid)
+    deliveries = [
+        ("PN-A", "WABA-A", "a1", ts(2025, 8, 5, 10, 1)),
+        ("PN-B", "WABA-B", "b1", ts(2025, 8, 5, 10, 2)),
+        ("PN-A", "WABA-A", "a2", ts(2025, 8, 5, 10, 3)),
+        ("PN-B", "WABA-B", "b2", ts(2025, 8, 5, 10, 4)),
+        # Another organization's traffic in the same market and month counts toward its own volume only.
+        ("PN-X", "WABA-X", "x1", ts(2025, 8, 5, 10, 0)),
+        ("PN-X", "WABA-X", "x2", ts(2025, 8, 5, 10, 5)),
+    ]
+    order = {
+        "interleaved": deliveries,
+        "waba_b_first": sorted(deliveries, key=lambda d: d[0] != "PN-B"),
+        "reversed": deliveries[::-1],
+    }[arrival]
+    for pnid, waba, wamid, at in order:
+        pmp(client, wamid=wamid, category="utility", at=at, phone_number_id=pnid, waba_id=waba)
+    positions = {c.key: (c.tier_position, int(c.price)) for c in Conversation.objects.filter(rate_category="utility")}
+    assert positions == {
+        "a1": (1, 321), "b1": (2, 321), "a2": (3, 305), "b2": (4, 305),  # one volume across WABA-A and WABA-B
+        "x1": (1, 321), "x2": (2, 321),
+    }  # fmt: skip
+    # Counted per WABA, neither would have left the first tier.
+    for waba in ("WABA-A", "WABA-B"):
+        assert Conversation.objects.filter(waba_id=waba, rate_category="utility").count() == 2
+
+
+def test_a_late_delivery_on_one_waba_moves_the_positions_on_the_organizations_other_waba(client, organization):
+    import_card(TIERS)
+    for pnid, waba in [("PN-A", "WABA-A"), ("PN-B", "WABA-B")]:
+        whatsapp_number_add(organization=organization, phone_number_id=pnid, waba_id=waba, display_number=pnid)
+    for minute, pnid, waba in [(2, "PN-B", "WABA-B"), (3, "PN-B", "WABA-B"), (4, "PN-B", "WABA-B")]:
+        pmp(client, wamid=f"b{minute}", category="utility", at=ts(2025, 8, 5, 10, minute), phone_number_id=pnid,
+            waba_id=waba)  # fmt: skip
+    assert Conversation.objects.get(key="b4").tier_position == 3
+    # WABA-A's message was read first, then reported delivered before all of WABA-B's.
+    pmp(client, wamid="a1", category="utility", at=ts(2025, 8, 5, 10, 9), status="read", phone_number_id="PN-A",
+        waba_id="WABA-A")  # fmt: skip
+    pmp(client, wamid="a1", category="utility", at=ts(2025, 8, 5, 10, 1), phone_number_id="PN-A", waba_id="WABA-A")
+    positions = dict(Conversation.objects.values_list("key", "tier_position"))
+    assert positions == {"a1": 1, "b2": 2, "b3": 3, "b4": 4}
+    assert Conversation.objects.get(key="b4").price == 305
+
+
 def test_metas_volume_tier_webhook_is_stored_once_and_shown_to_staff(client, staff_client):
     payload = json.loads((FIXTURES / "account_update_volume_tier_meta_docs.json").read_text())["payload"]
     post(client, payload)
