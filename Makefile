@@ -38,10 +38,12 @@ run: install-dev
 	@DJANGO_SETTINGS_MODULE=config.settings.local $(WITH_DB) -- sh -c \
 		'$(PY) -m config.dev_setup && exec $(BIN)/honcho start -f Procfile.dev'
 
-## make test: lint and format check, then the whole pytest suite (the embedded PostgreSQL unless DATABASE_URL is set).
+## make test: lint, format check and type check, then the whole pytest suite (the embedded PostgreSQL unless
+## DATABASE_URL is set).
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make lock: re-resolve requirements*.in into the hashed locks after changing a pin.
@@ -51,7 +53,7 @@ lock: $(UV)
 	$(LOCK) requirements-dev.in -c requirements.txt -c requirements-bootstrap.txt -o requirements-dev.txt
 
 lint: install-dev
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

@@ -3,6 +3,7 @@ action, rated conversations (read-only), rate cards (editable until used) and mo
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -90,7 +91,7 @@ class WhatsAppNumberAdmin(admin.ModelAdmin):
             display_number=obj.display_number,
             time_zone=obj.time_zone,
             actor=request.user,
-            reason=_("Added in the admin"),
+            reason=str(_("Added in the admin")),
         )
         obj.pk = saved.pk
 
@@ -162,7 +163,7 @@ class UnknownNumberAdmin(admin.ModelAdmin):
             "numbers": queryset,
             "form": form,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/conversations/unknown_number_assign.html", context)
 
@@ -202,7 +203,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.action(description=_("Process again (idempotent)"), permissions=["change"])
     def reprocess(self, request, queryset):
         count = webhook_events_reprocess(
-            events=list(queryset), actor=request.user, reason=_("Processed again from the admin")
+            events=list(queryset), actor=request.user, reason=str(_("Processed again from the admin"))
         )
         self.message_user(request, _("%(n)d event(s) processed again.") % {"n": count}, messages.SUCCESS)
 
@@ -332,10 +333,10 @@ class RateCardImportForm(forms.ModelForm):
 
     class Meta:
         model = RateCardImport
-        fields = []
+        fields: list[str] = []
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         upload = cleaned.get("file")
         if upload is None or cleaned.get("effective_date") is None:
             return cleaned
@@ -367,9 +368,8 @@ class RateCardImportAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            form = RateCardImportForm
 
-            class Bound(form):
+            class Bound(RateCardImportForm):
                 actor = request.user
 
             return Bound
@@ -420,7 +420,7 @@ class RateCardImportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             count = rate_card_import_apply(
-                rate_card_import=rate_card_import, actor=request.user, reason=_("Applied from the admin")
+                rate_card_import=rate_card_import, actor=request.user, reason=str(_("Applied from the admin"))
             )
             self.message_user(request, _("%(n)d rate card(s) created or changed.") % {"n": count}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:conversations_ratecard_changelist"))

@@ -257,7 +257,7 @@ def _parse_account_update(parsed: ParsedDelivery, value: dict, *, waba_id: str, 
 
 
 def _parse_value(parsed: ParsedDelivery, value: dict, *, waba_id: str, event_id: int | None) -> None:
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    metadata = value["metadata"] if isinstance(value.get("metadata"), dict) else {}
     phone_number_id = _str(metadata.get("phone_number_id"))
     display_number = _str(metadata.get("display_phone_number"))
     if phone_number_id:
@@ -375,6 +375,8 @@ def rate_message(row, tz: ZoneInfo = BILLING_TZ) -> Rating | None:
     ``row`` has the fields of ``MessageStatus``; ``tz`` is the WhatsApp Business Account's time zone.
     """
     delivered_at = charge_moment(row)
+    if delivered_at is None:
+        return None  # sent only (or failed): never charged
     model = pricing_model_for(pricing_model=row.pricing_model, moment=delivered_at, tz=tz)
     meta_category = row.pricing_category or row.origin_type
     if model == PricingModel.PMP:

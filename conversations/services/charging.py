@@ -47,7 +47,7 @@ from ..models import (
 
 
 class ApplyResult:
-    def __init__(self):
+    def __init__(self) -> None:
         self.charged = 0
         self.corrected = 0
         self.unrated: dict[int | None, list[str]] = defaultdict(list)
@@ -257,7 +257,13 @@ _RATED_FIELDS = [
 ]  # fmt: skip
 
 
-def _charge(ratings, numbers, waba_for, zones, result: ApplyResult) -> None:
+def _charge(
+    ratings: list[tuple[rating.Rating, MessageStatus]],
+    numbers: dict[str, WhatsAppNumber],
+    waba_for: dict[str, str],
+    zones: dict[str, ZoneInfo],
+    result: ApplyResult,
+) -> None:
     wanted: dict[tuple[str, str, str], _Wanted] = {}
     cbp_keys: set[tuple[str, str]] = set()
     for rated, row in ratings:
@@ -285,8 +291,8 @@ def _charge(ratings, numbers, waba_for, zones, result: ApplyResult) -> None:
     existing_keys = [k for k, conv in desired.items() if conv.pk not in new_ids]
     if existing_keys:
         where = Q()
-        for pnid, model, key in existing_keys:
-            where |= Q(phone_number_id=pnid, pricing_model=model, key=key)
+        for pnid, pricing_model, conversation_key in existing_keys:
+            where |= Q(phone_number_id=pnid, pricing_model=pricing_model, key=conversation_key)
         corrections = []
         for current in Conversation.objects.filter(where).order_by("key", "pricing_model", "phone_number_id"):
             target = desired[(current.phone_number_id, current.pricing_model, current.key)]
@@ -331,7 +337,7 @@ def _snapshot(conv: Conversation) -> dict:
     }
 
 
-def _cbp_opening(wanted: dict, cbp_keys: set[tuple[str, str]], zones) -> None:
+def _cbp_opening(wanted: dict, cbp_keys: set[tuple[str, str]], zones: dict[str, ZoneInfo]) -> None:
     """A CBP conversation opens at the earliest charge moment of all its delivered messages, whichever
     arrived first: read from every merged message of the conversation, not only this batch's."""
     where = Q()
@@ -451,6 +457,7 @@ def _free_tier_settle(*, waba_id: str, month: date) -> int:
     for position, conv in enumerate(rows):
         if conv.statement_id is not None or not rating.in_free_tier_era(conv.opened_at, tz):
             continue
+        reason: str
         if position < rating.FREE_TIER_SIZE:
             reason, price = FreeReason.FREE_TIER, Decimal(0)
         elif conv.rate_card_id is None:
