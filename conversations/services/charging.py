@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -284,16 +284,21 @@ def _charge(
     new_ids = set(db.bulk_insert_ignore_conflicts(Conversation, list(desired.values()), returning=True))
     result.charged += len(new_ids)
 
-    groups: set[tuple] = set()
+    # Each month group this batch touches, with the earliest moment in its order where something changed: the
+    # volume tier positions before that moment cannot have moved (see ``volume_tier_settle``).
+    groups: dict[tuple, datetime | None] = {}
     for conv in desired.values():
         if conv.pk in new_ids:
-            groups.update(_groups(conv))
+            _touch(groups, conv)
     existing_keys = [k for k, conv in desired.items() if conv.pk not in new_ids]
     if existing_keys:
         where = Q()
         for pnid, pricing_model, conversation_key in existing_keys:
             where |= Q(phone_number_id=pnid, pricing_model=pricing_model, key=conversation_key)
         corrections = []
+        corrected = []
+        # Copied by column (``organization_id``, not ``organization``): the targets carry ids, not loaded rows.
+        attnames = [db.column(Conversation._meta, name).attname for name in _RATED_FIELDS]
         for current in Conversation.objects.filter(where).order_by("key", "pricing_model", "phone_number_id"):
             target = desired[(current.phone_number_id, current.pricing_model, current.key)]
             if current.statement_id is not None:
@@ -302,12 +307,12 @@ def _charge(
             if before == _snapshot(target):
                 continue
             before["price"] = str(current.price)
-            groups.update(_groups(current))  # the month it leaves
-            for name in _RATED_FIELDS:
+            _touch(groups, current)  # the month it leaves, from where it was
+            for name in attnames:
                 setattr(current, name, getattr(target, name))
             current.tier_position = None
-            current.save(update_fields=[*_RATED_FIELDS, "tier_position"])
-            groups.update(_groups(current))  # the month it joins
+            corrected.append(current)
+            _touch(groups, current)  # the month it joins, from where it is now
             corrections.append(
                 ChargeCorrection(
                     conversation=current,
@@ -316,6 +321,7 @@ def _charge(
                     reason="late delivered status",
                 )
             )
+        db.bulk_update(Conversation, corrected, [*_RATED_FIELDS, "tier_position"])
         ChargeCorrection.objects.bulk_create(corrections)
         result.corrected += len(corrections)
     _settle_groups(groups, book)
@@ -418,7 +424,15 @@ def _groups(conv: Conversation) -> set[tuple]:
     return found
 
 
-def _settle_groups(groups: set[tuple], book: rating.RateBook) -> None:
+def _touch(groups: dict[tuple, datetime | None], conv: Conversation) -> None:
+    place = conv.opened_at
+    for group in _groups(conv):
+        earlier = groups.get(group, place)
+        groups[group] = place if earlier is None or place <= earlier else earlier
+
+
+def _settle_groups(groups: set[tuple] | dict[tuple, datetime | None], book: rating.RateBook) -> None:
+    since = groups if isinstance(groups, dict) else {}
     for group in sorted(groups, key=lambda g: tuple(str(part) for part in g)):
         if group[0] == "free":
             _free_tier_settle(waba_id=group[1], month=group[2])
@@ -431,6 +445,7 @@ def _settle_groups(groups: set[tuple], book: rating.RateBook) -> None:
                 rate_category=rate_category,
                 month=month,
                 book=book,
+                since=since.get(group),
             )
 
 
@@ -479,6 +494,7 @@ def volume_tier_settle(
     rate_category: str,
     month: date,
     book: rating.RateBook | None = None,
+    since: datetime | None = None,
 ) -> int:
     """Meta's volume tiers (per-message pricing): the Nth charged utility or authentication message of a
     month, per business portfolio, market and category, is priced by the tier N falls in ("rates are
@@ -490,37 +506,63 @@ def volume_tier_settle(
     WABA's time zone. Positions follow the order messages were delivered (then their id and number), never
     the order webhooks arrived, so the month's total is the same whatever the order. Free messages do not
     count toward the volume. Only months with tiered cards need it; a month already on a statement is never
-    changed. The caller holds ``waba_locks`` for the organization."""
+    changed. The caller holds ``waba_locks`` for the organization.
+
+    Every open conversation of the month keeps its position in ``tier_position`` (None when no tiered card
+    counts it), so with ``since`` (the earliest ``opened_at`` that changed) only the conversations from then
+    on are read, counting on from the stored position of the last one before it.
+    That keeps a batch's cost to what it changed instead of the whole month. Without ``since``, or when the
+    one before it is on a statement (a late conversation in a closed month), the whole month is settled."""
     book = book or rating.RateBook()
     scope = Q(organization_id=organization_id) if organization_id else Q(organization__isnull=True, waba_id=waba_id)
-    rows = list(
-        Conversation.objects.filter(
-            scope,
-            market=market,
-            rate_category=rate_category,
-            month=month,
-            pricing_model=PricingModel.PMP,
+    month_rows = Conversation.objects.filter(
+        scope,
+        market=market,
+        rate_category=rate_category,
+        month=month,
+        pricing_model=PricingModel.PMP,
+    ).exclude(free_reason__in=[c for c in FreeReason.values if c not in ("", FreeReason.NO_RATE)])
+    position = 0
+    if since is not None:
+        # Before = opened strictly earlier: timestamps compare the same in Python and PostgreSQL, which keys,
+        # under the database's collation, need not.
+        before = Q(opened_at__lt=since)
+        last = (
+            month_rows.filter(before, tier_position__isnull=False)
+            .order_by("-opened_at", "-key", "-phone_number_id")
+            .values_list("tier_position", "statement_id")
+            .first()
         )
-        .exclude(free_reason__in=[c for c in FreeReason.values if c not in ("", FreeReason.NO_RATE)])
-        .order_by("opened_at", "key", "phone_number_id")
+        if last is not None and last[1] is not None:
+            since = None  # counted from a closed month's row: settle the whole month
+        else:
+            position = last[0] if last is not None else 0
+            month_rows = month_rows.exclude(before)
+    rows = list(
+        month_rows.order_by("opened_at", "key", "phone_number_id")
         .only("id", "opened_at", "key", "phone_number_id", "waba_id", "rate_card", "rated_price", "price",
               "free_reason", "tier_position", "statement", "market", "rate_category")
     )  # fmt: skip
     zones: dict[str, ZoneInfo] = {}
     changed = []
-    position = 0
     for conv in rows:
         if conv.waba_id not in zones:
             zones[conv.waba_id] = waba_zone(conv.waba_id)
         tz = zones[conv.waba_id]
         tiers = book.tiers_for(market=market, category=rate_category, at=conv.opened_at, tz=tz)
         if not tiers:
+            if conv.tier_position is not None and conv.statement_id is None:
+                conv.tier_position = None  # not counted: nothing later counts on from it
+                changed.append(conv)
             continue
         position += 1
         if conv.statement_id is not None:
             continue
         card = book.card_for(market=market, category=rate_category, at=conv.opened_at, tz=tz, position=position)
         if card is None:
+            if conv.tier_position != position:
+                conv.tier_position = position  # counted, though no card prices it yet
+                changed.append(conv)
             continue
         wanted = (position, card.pk, card.price, card.price, "")
         if (conv.tier_position, conv.rate_card_id, conv.rated_price, conv.price, conv.free_reason) != wanted:

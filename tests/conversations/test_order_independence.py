@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from conversations import rating
 from conversations.models import Conversation, WhatsAppNumber
 from conversations.services import rate_card_import_apply, rate_card_import_preview, statuses_apply
+from conversations.services.charging import volume_tier_settle
 
 from .helpers import load_fixture
 
@@ -207,4 +208,21 @@ def test_any_order_any_duplicates_any_batches_give_the_same_bill(world, data):
     with transaction.atomic():
         apply_in_batches(stream, cuts)
         assert outcome() == reference
+        assert full_recount_changes() == 0  # each batch settled only from its earliest change: nothing left over
         transaction.set_rollback(True)
+
+
+def full_recount_changes() -> int:
+    """Volume tier positions counted again over every whole month: what the batches' incremental settlement
+    (from the earliest moment each changed) missed, if anything."""
+    groups = (
+        Conversation.objects.filter(pricing_model="PMP", rate_category__in=rating.TIERED_CATEGORIES)
+        .values_list("organization_id", "waba_id", "market", "rate_category", "month")
+        .distinct()
+    )
+    return sum(
+        volume_tier_settle(
+            organization_id=org, waba_id="" if org else waba, market=market, rate_category=category, month=month
+        )
+        for org, waba, market, category, month in groups
+    )
