@@ -2,6 +2,10 @@
 
 from celery import shared_task
 
+from .selectors import parse_month
+
+# Services are imported inside the tasks: the services queue these tasks (a service <-> task pair).
+
 
 @shared_task(name="conversations.tasks.process_webhook_event")
 def process_webhook_event(event_id: int) -> int:
@@ -26,7 +30,6 @@ def process_pending_webhook_events() -> int:
 def close_conversation_month(month: str | None = None) -> int:
     """1st of the month (Asia/Jakarta): the previous month's statement and invoice per organization.
     Idempotent: a second run, or two workers at once, find the statements already made."""
-    from .selectors import parse_month
     from .services import month_close, previous_month
 
     target = parse_month(month) if month else previous_month()

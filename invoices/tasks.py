@@ -7,6 +7,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import Invoice
+from .outgoing import overdue_invoices_emit
+from .reminders import invoice_reminders_send
+
+# Services are imported inside the tasks: the services queue these tasks (a service <-> task pair).
 
 __all__ = ["render_invoice_pdf", "email_invoice", "email_unsent_invoices", "send_invoice_reminders"]
 
@@ -67,14 +71,10 @@ def email_unsent_invoices(limit: int = 200) -> int:
 @shared_task(name="invoices.tasks.send_invoice_reminders")
 def send_invoice_reminders() -> dict:
     """Daily: unpaid statements due soon (3 days before), due today and overdue get their reminder, once."""
-    from .reminders import invoice_reminders_send
-
     return invoice_reminders_send()
 
 
 @shared_task(name="invoices.tasks.emit_overdue_invoice_events")
 def emit_overdue_invoice_events() -> int:
     """Daily: ``invoice.overdue`` once per statement invoice past its due date (events app)."""
-    from .outgoing import overdue_invoices_emit
-
     return overdue_invoices_emit()

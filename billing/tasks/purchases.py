@@ -2,13 +2,16 @@
 
 from celery import shared_task
 
+from ..models.purchases import PaymentNotification
+
+# Services are imported inside the tasks: the services queue these tasks (a service <-> task pair).
+
 __all__ = ["process_payment_notification", "expire_payment_sessions"]
 
 
 @shared_task(name="billing.tasks.process_payment_notification")
 def process_payment_notification(notification_id: int) -> str:
     """Apply one stored gateway notification (records its own failure; never raises)."""
-    from ..models.purchases import PaymentNotification
     from ..services.purchases import notification_process
 
     notification = PaymentNotification.objects.filter(pk=notification_id).first()
