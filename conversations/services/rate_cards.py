@@ -76,6 +76,8 @@ def _price(cell: str) -> Decimal | None:
     text = _clean(cell).lower()
     if text in _EMPTY:
         return None
+    if re.match(r"^[^0-9]*[-\u2212]", text):  # "-5", "Rp -5", "−5": a negative rate is an error, never 5
+        raise ValueError(text)
     text = re.sub(r"[^0-9.,]", "", text)
     if not text:
         return None

@@ -153,6 +153,16 @@ def test_a_price_that_a_card_cannot_store_is_reported_not_rounded():
     assert any("marketing price '657.123' not understood" in w for w in preview.warnings)
 
 
+@pytest.mark.parametrize("cell", ["-5", "Rp -657", "\u2212321", "- 430"])
+def test_a_negative_price_is_reported_never_read_as_positive(cell):
+    text = f"Market,Currency,Marketing,Utility\nIndonesia,IDR,{cell},321\n"
+    preview = rate_card_import_preview(
+        file_name="idr.csv", content=text.encode(), effective_from=date(2025, 7, 1), actor=None
+    )
+    assert _rates(preview.rows) == [("ID", "utility", 1, None, Decimal(321))]
+    assert any("marketing price" in w and "not understood" in w for w in preview.warnings)
+
+
 def _zip(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
