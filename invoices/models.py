@@ -252,6 +252,21 @@ class Invoice(models.Model):
         return f"{prefix} {str(self.id)[:8]}"
 
     @property
+    def buyer(self) -> dict:
+        """The buyer details frozen on the invoice, by the keys a snapshot is taken with (``BUYER_KEYS``)."""
+        return {
+            "name": self.buyer_name,
+            "legal_name": self.buyer_legal_name,
+            "npwp": self.buyer_npwp,
+            "address": self.buyer_address,
+            "email": self.buyer_email,
+            "document_type": self.buyer_document_type,
+            "document_number": self.buyer_document_number,
+            "nitku": self.buyer_nitku,
+            "country": self.buyer_country,
+        }
+
+    @property
     def is_paid(self) -> bool:
         return self.status == self.Status.PAID
 

@@ -83,16 +83,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         return settings.SITE_URL + reverse("invoices:invoice_detail", args=[invoice.pk])
 
     def get_buyer(self, invoice) -> dict:
-        return {
-            "name": invoice.buyer_name,
-            "legal_name": invoice.buyer_legal_name,
-            "npwp": invoice.buyer_npwp,
-            "address": invoice.buyer_address,
-            "email": invoice.buyer_email,
-            "document_type": invoice.buyer_document_type,
-            "document_number": invoice.buyer_document_number,
-            "nitku": invoice.buyer_nitku,
-        }
+        return {key: value for key, value in invoice.buyer.items() if key != "country"}  # the API's documented shape
 
     def get_nsfp(self, invoice) -> str | None:
         return invoice.nsfp or None

@@ -421,20 +421,6 @@ def _copy_lines(invoice: Invoice) -> list[dict]:
     ]
 
 
-def _buyer_of(invoice: Invoice) -> dict:
-    return {
-        "name": invoice.buyer_name,
-        "legal_name": invoice.buyer_legal_name,
-        "npwp": invoice.buyer_npwp,
-        "address": invoice.buyer_address,
-        "email": invoice.buyer_email,
-        "document_type": invoice.buyer_document_type,
-        "document_number": invoice.buyer_document_number,
-        "nitku": invoice.buyer_nitku,
-        "country": invoice.buyer_country,
-    }
-
-
 @transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, payment_reference: str = "") -> Invoice:
     """Mark an invoice paid, once: a second call (duplicate notification) returns it unchanged. A draft or a
@@ -453,7 +439,7 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None, paym
         replacement = invoice_create(
             organization=invoice.organization,
             lines=_copy_lines(invoice),
-            buyer=_buyer_of(invoice),
+            buyer=invoice.buyer,
             kind=invoice.kind,
             reference=invoice.reference,
             corrects=invoice,
@@ -539,7 +525,7 @@ def invoice_credit_note(*, invoice: Invoice, reason: str, actor: User | None = N
     note = invoice_create(
         organization=invoice.organization,
         lines=_copy_lines(invoice),
-        buyer=_buyer_of(invoice),
+        buyer=invoice.buyer,
         kind=Invoice.Kind.CREDIT_NOTE,
         reference=invoice.number or "",
         corrects=invoice,
