@@ -322,7 +322,8 @@ class MessageUsageKey(models.Model):
         verbose_name = _("message usage key")
         verbose_name_plural = _("message usage keys")
         # Pruning reads keys by charge time; rows arrive in that order, so a BRIN index costs almost nothing.
-        indexes = [BrinIndex(fields=["charged_at"], name="usage_key_charged_brin")]
+        # autosummarize: autovacuum summarizes each range as it fills (an unsummarized range matches any search).
+        indexes = [BrinIndex(fields=["charged_at"], name="usage_key_charged_brin", autosummarize=True)]
 
     def __str__(self) -> str:
         return self.message_id

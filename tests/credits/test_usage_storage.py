@@ -11,6 +11,7 @@ import time_machine
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from core.months import JAKARTA, Month
@@ -224,3 +225,44 @@ def test_two_workers_at_once_make_each_partition_once(settings):
     with connection.cursor() as cursor:
         for name in made:  # the flush between tests empties tables, it does not drop partitions
             cursor.execute(f"DROP TABLE {name}")
+
+
+def _prune_search_blocks(cutoff) -> int:
+    """Heap blocks the prune's search reads for ``cutoff`` (lossy: a BRIN bitmap names ranges, not rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT ctid FROM credits_messageusagekey WHERE charged_at < %s",
+            [cutoff],
+        )
+        plan = cursor.fetchone()[0][0]["Plan"]
+    while "Lossy Heap Blocks" not in plan:
+        plan = plan["Plans"][0]
+    return plan["Exact Heap Blocks"] + plan["Lossy Heap Blocks"]
+
+
+def test_the_prune_reads_the_old_keys_not_every_key_written_since_the_last_vacuum(organization):
+    """Keys arrive in charge order, so the BRIN index finds the old ones in the first ranges; but a range nobody
+    summarized matches any search. The prune summarizes the new ranges first, and the index asks autovacuum to
+    summarize each range as it fills (autosummarize)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            """INSERT INTO credits_messageusagekey (organization_id, message_id, direction, spendable_after, charged_at)
+               SELECT %s, 'k' || g, 'inbound', 0, %s - interval '40 days' + g * interval '1 second'
+               FROM generate_series(1, 100) g
+               UNION ALL
+               SELECT %s, 'n' || g, 'inbound', 0, %s FROM generate_series(1, 60000) g""",
+            [organization.pk, now, organization.pk, now],
+        )
+        cursor.execute("SELECT pg_relation_size('credits_messageusagekey') / current_setting('block_size')::int")
+        pages = cursor.fetchone()[0]
+        assert pages > 3 * 128  # more than three BRIN ranges of new keys
+        cutoff = now - timedelta(days=36)
+        unsummarized = _prune_search_blocks(cutoff)
+        assert unsummarized >= pages - 1  # before: every page is a candidate
+        assert partitions.usage_keys_prune(now=now) == 100
+        assert MessageUsageKey.objects.count() == 60000
+        assert _prune_search_blocks(cutoff) <= 128  # after: the first range only
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'usage_key_charged_brin'")
+        assert "autosummarize=on" in cursor.fetchone()[0]
