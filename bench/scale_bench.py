@@ -13,13 +13,15 @@ server is left alone, with two databases:
   USAGE_DEDUP_WINDOW_DAYS, the per-day counts and a ledger that sums to the balances (one usage row per
   organization and day, as batches write them), so `audit_ledger` holds.
 
-Then, in one process, against each database alternately (empty, full, empty, full; the best of the two rounds is
-kept, since the machine is shared), through the product's own services (no HTTP: the database is what grows):
-single charges (usage_charge, one statement each, committed), batches of 1,000 (usage_charge_batch), balance reads
-(balance_and_lots, the API's), the dashboard's usage chart (usage_per_day, 30 days) and month close (last month's
-usage totals of every organization from the per-day counts, which a monthly statement reads, plus the storage job
-usage_storage_maintain). Prints one table with the load average of each run and the full/empty ratios
-(target ≤ 1.2).
+Then, in child processes, against each database alternately (--rounds rounds of empty, full; the machine is shared,
+so each figure is reported per round with the best and the median ratio), through the product's own services (no
+HTTP: the database is what grows), after a warm-up: single charges (usage_charge, one statement each, committed),
+batches of 1,000 (usage_charge_batch), balance reads (balance_and_lots, the API's), the dashboard's usage chart
+(usage_per_day, 30 days) and month close (last month's usage totals from the per-day counts, which a monthly
+statement reads) of the measured organization, the same two reads for an organization whose year of per-day
+counts is in both databases (so that only everyone else's history differs), every organization's month close, and
+the storage job usage_storage_maintain. Prints one table with the load average of each run, the autovacuum workers
+seen, and the full/empty ratios (target ≤ 1.2).
 """
 
 from __future__ import annotations
