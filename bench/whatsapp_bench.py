@@ -305,6 +305,7 @@ def main() -> None:
         help="also measure ingestion with bench/whatsapp_wsgi.py (webhook without middleware)",
     )
     parser.add_argument("--conns", type=int, default=16)
+    parser.add_argument("--ingest-only", action="store_true", help="measure ingestion only (no rating runs)")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max-deliveries", type=int, default=60_000)
     args = parser.parse_args()
@@ -368,6 +369,8 @@ def main() -> None:
 
     # Throw away the coalesced tasks: no worker ran, the rating is measured below on the same backlog.
     sh("redis-cli", "-u", REDIS, "DEL", "celery", check=False, capture=True)
+    if args.ingest_only:
+        return
     # Keep a copy of the unrated backlog for the 2-process run.
     copy_db = DB + "_copy"
     recreate_db(copy_db, template=DB)
