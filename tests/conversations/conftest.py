@@ -38,3 +38,11 @@ def fixture_numbers(organization):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_flag_window(monkeypatch):
+    """Each test starts as a fresh web process: it has not seen the drain flag (a module-level timestamp)."""
+    from conversations.services import ingestion
+
+    monkeypatch.setattr(ingestion, "_flag_seen_at", float("-inf"))

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -189,6 +190,66 @@ def test_under_load_deliveries_share_one_queued_drain(client, number, monkeypatc
     assert services.events_drain(first_event_id=queued[0]) == 5
     assert Conversation.objects.count() == 5
     assert flags == {}  # the next delivery queues a task again
+
+
+def test_a_delivery_in_the_flag_window_queues_nothing_and_the_drains_late_look_takes_it(client, number, monkeypatch):
+    """A web process that saw the drain flag less than FLAG_SEEN_WINDOW ago neither asks Redis nor queues a task.
+    The drain that clears the flag looks once more that long after clearing it, so such a delivery, stored just
+    after the drain's first empty look, is rated by that drain and not left for the 5-minute sweep."""
+    from conversations import services, tasks
+    from conversations.models import Conversation
+
+    from .helpers import status_payload
+
+    ingestion = services.ingestion
+    flags: dict = {}
+    calls: list = []
+
+    class FakeRedis:
+        def set(self, key, value, nx, ex):
+            calls.append("set")
+            if key in flags:
+                return None
+            flags[key] = value
+            return True
+
+        def delete(self, key):
+            flags.pop(key, None)
+
+    monkeypatch.setattr(ingestion, "_flag_client", lambda: FakeRedis())
+    queued: list = []
+    monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: queued.append(event_id))
+
+    def deliver(i):
+        post(
+            client,
+            status_payload(
+                wamid=f"late{i}",
+                status="delivered",
+                timestamp=1754073919,
+                category="marketing",
+                pricing_model="PMP",
+                pricing_type="regular",
+            ),
+        )
+
+    deliver(0)
+    assert queued and calls == ["set"]
+    slept: list = []
+
+    def arrives_while_the_drain_waits(seconds):
+        # The drain has cleared the flag and found nothing; this process saw the flag a moment ago.
+        slept.append(seconds)
+        if len(slept) == 1:
+            monkeypatch.setattr(ingestion, "_flag_seen_at", time.monotonic())
+            deliver(1)
+
+    monkeypatch.setattr(ingestion.time, "sleep", arrives_while_the_drain_waits)
+    assert services.events_drain(first_event_id=queued[0]) == 2
+    assert len(queued) == 1 and calls == ["set"]  # the second delivery asked nobody and queued nothing
+    assert 0 < slept[0] <= ingestion.FLAG_SEEN_WINDOW
+    assert not WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).exists()
+    assert Conversation.objects.count() == 2
 
 
 def test_without_a_shared_cache_every_delivery_queues_its_task(settings):
