@@ -1,8 +1,13 @@
 """Two workers at once, on PostgreSQL row locks."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -77,9 +82,52 @@ def test_two_workers_closing_a_month_make_one_statement_and_one_invoice(organiza
     assert Invoice.objects.filter(kind="statement").count() == 1
 
 
+# A rating worker of its own: a separate Python process on the test database, as two Celery workers would be.
+_WORKER = """
+import json, sys, time
+from pathlib import Path
+import django
+django.setup()
+from conversations import rating
+from conversations.services import events_process
+rating.FREE_TIER_SIZE = int(sys.argv[2])
+ids, ready, n = json.loads(sys.argv[1]), Path(sys.argv[3]), sys.argv[4]
+(ready / n).touch()
+while len(list(ready.iterdir())) < 2:  # both set up: they start rating together
+    time.sleep(0.01)
+for start in range(0, len(ids), 4):
+    events_process(event_ids=ids[start : start + 4])
+"""
+
+
+def run_in_processes(ids, free_tier_size, tmp_path):
+    """Two worker processes, each rating its half of ``ids`` in batches of 4; returns their log output."""
+    db = connection.settings_dict
+    url = f"postgres://{quote(db['USER'])}@{quote(db['HOST'] or '127.0.0.1', safe='')}:{db['PORT']}/{db['NAME']}"
+    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings.test", LOG_LEVEL="WARNING")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    args = [str(free_tier_size), str(ready)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, json.dumps(ids[n::2]), *args, str(n)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    logs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], logs
+    return "\n".join(logs)
+
+
+@pytest.mark.parametrize("runner", ["threads", "processes"])
 @pytest.mark.parametrize("owners", ["one_organization", "two_organizations"])
 def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(
-    organization, other_organization, owners, monkeypatch, caplog
+    organization, other_organization, owners, runner, monkeypatch, caplog, tmp_path
 ):
     """Each delivery carries statuses of two WABAs (free tier era service conversations and tiered PMP utility
     messages), so both workers settle the same month groups in every batch. Before the WABA lock order, this
@@ -151,9 +199,13 @@ def test_two_workers_settling_the_same_months_of_two_wabas_never_deadlock(
         for start in range(0, len(mine), 4):
             events_process(event_ids=mine[start : start + 4])
 
-    with caplog.at_level("ERROR"):
-        run_in_threads(worker, 2)
-    assert "batch failed" not in caplog.text and "deadlock" not in caplog.text.lower()
+    if runner == "threads":
+        with caplog.at_level("ERROR"):
+            run_in_threads(worker, 2)
+        log = caplog.text
+    else:
+        log = run_in_processes(ids, rating.FREE_TIER_SIZE, tmp_path)
+    assert "batch failed" not in log and "deadlock" not in log.lower()
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count() == len(ids)
     for suffix in ("A", "B"):
         service = Conversation.objects.filter(waba_id=f"WABA-{suffix}", category="service")
