@@ -7,7 +7,7 @@ PostgreSQL is left alone. Then, with ``DATABASE_REPLICA_URL`` set as in producti
 
 1. **lag**: a child process charges batches of 1,000 messages (``usage_charge_batch``) for ``--seconds`` while this
    process samples, every 50 ms, how long a commit on the primary takes to become visible on the replica (it
-   writes a row's WAL position, then polls the replica's replay position until it passes it); then the same idle;
+   commits a numbered row, then polls the replica until it sees that row); then the same idle;
 2. **chart**: ``usage_per_day`` (30 days, the dashboard's chart, the one read inside ``core.db.lag_tolerant()``)
    read through the router (so from the replica) and with the replica switched off (from the primary),
    interleaved; p50/p99, plus a check that the router sent the reads to the replica and that once it has caught up
@@ -19,6 +19,7 @@ Usage:  .venv/bin/python bench/replica_bench.py [--seconds 10] [--reads 2000]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -124,10 +126,11 @@ def chart_child(reads: int) -> None:
         charts[where] = usage_per_day(org)
         times[where].append(time.perf_counter() - t)
     settings.DATABASES["replica"] = replica_db
+    opened = connections["replica"].connection is not None  # by the router's reads, before this check opens it
     with connections["replica"].cursor() as cursor:
         cursor.execute("SELECT pg_is_in_recovery()")
         (in_recovery,) = cursor.fetchone()
-    used_replica = connections["replica"].connection is not None and in_recovery
+    used_replica = opened and in_recovery
     out = {
         k: {
             "p50": statistics.median(v) * 1000,
@@ -142,23 +145,50 @@ def chart_child(reads: int) -> None:
 
 
 def sample_lag(stop: threading.Event, lags: list[float]) -> None:
-    """Commit-to-visible delay: write on the primary, poll the replica's replay position until it passes."""
+    """Commit-to-visible delay: commit a numbered row on the primary, poll the replica until it sees that row.
+    (Comparing WAL positions instead overstates it: the insert position can sit past a page header that the
+    replica only replays once the next record arrives, up to 15 s later on an idle primary.)"""
     with (
         psycopg.connect(ep.database_url(PRIMARY, DB), autocommit=True) as primary,
         psycopg.connect(ep.database_url(REPLICA, DB), autocommit=True) as replica,
     ):
-        primary.execute("CREATE TABLE IF NOT EXISTS bench_heartbeat (at timestamptz)")
+        primary.execute("CREATE TABLE IF NOT EXISTS bench_heartbeat (n bigint PRIMARY KEY)")
+        (n,) = primary.execute("SELECT coalesce(max(n), 0) FROM bench_heartbeat").fetchone()
         while not stop.is_set():
-            primary.execute("INSERT INTO bench_heartbeat VALUES (now())")
-            (lsn,) = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
+            n += 1
+            primary.execute("INSERT INTO bench_heartbeat VALUES (%s)", [n])
             t = time.perf_counter()
             while True:
-                (caught_up,) = replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn]).fetchone()
-                if caught_up:
-                    break
+                try:
+                    if replica.execute("SELECT 1 FROM bench_heartbeat WHERE n = %s", [n]).fetchone():
+                        break
+                except psycopg.errors.UndefinedTable:  # the table itself not replayed yet
+                    pass
                 time.sleep(0.0005)
             lags.append(time.perf_counter() - t)
             time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def sampling_lag() -> Iterator[list[float]]:
+    """The lags sampled while the block runs."""
+    lags: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_lag, args=(stop, lags))
+    sampler.start()
+    try:
+        yield lags
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def child(*args: str) -> dict:
+    """Run this script's child mode with the replica configured; its last line of output, as JSON."""
+    out = subprocess.run(
+        [PY, __file__, "--child", *args], env=env_for(True), capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def lag_figures(lags: list[float]) -> str:
@@ -225,39 +255,15 @@ def main() -> None:
         replica = start_replica(user)
         print(f"PostgreSQL {version}, primary and hot standby on this machine, streaming over a Unix socket")
 
-        lags: list[float] = []
-        stop = threading.Event()
-        sampler = threading.Thread(target=sample_lag, args=(stop, lags))
-        sampler.start()
-        out = subprocess.run(
-            [PY, __file__, "--child", "charge", "--seconds", str(args.seconds)],
-            env=env_for(True),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        stop.set()
-        sampler.join()
-        rate = json.loads(out.strip().splitlines()[-1])["messages_per_s"]
+        with sampling_lag() as lags:
+            rate = child("charge", "--seconds", str(args.seconds))["messages_per_s"]
         print(f"\n1. lag while charging batches of 1,000 ({rate:,.0f} messages/s): {lag_figures(lags)}")
         print(f"   load average {os.getloadavg()[0]:.2f}")
-        idle: list[float] = []
-        stop = threading.Event()
-        sampler = threading.Thread(target=sample_lag, args=(stop, idle))
-        sampler.start()
-        time.sleep(min(args.seconds, 5))
-        stop.set()
-        sampler.join()
+        with sampling_lag() as idle:
+            time.sleep(min(args.seconds, 5))
         print(f"   lag idle: {lag_figures(idle)}")
 
-        out = subprocess.run(
-            [PY, __file__, "--child", "chart", "--reads", str(args.reads)],
-            env=env_for(True),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        chart = json.loads(out.strip().splitlines()[-1])
+        chart = child("chart", "--reads", str(args.reads))
         print(
             f"\n2. usage chart (30 days, {chart['messages_in_chart']:,} messages), {args.reads} reads each, interleaved:"
             f"\n   from the replica p50 {chart['replica']['p50']:.2f} ms, p99 {chart['replica']['p99']:.2f} ms"
